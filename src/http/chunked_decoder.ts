@@ -1,0 +1,203 @@
+/**
+ * An incremental decoder for `Transfer-Encoding: chunked` (RFC 9112 §7.1):
+ * a state machine over bytes that returns views of the data, ignores chunk
+ * extensions, reads and discards trailers, and enforces the body limit.
+ * @module
+ */
+
+import { badRequest, HttpError } from "./http_error.ts";
+
+/** Limits of {@linkcode ChunkedDecoder}. */
+export interface ChunkedLimits {
+  /** Most data bytes in all chunks together. */
+  maxBody: number;
+  /** Most bytes in the trailer section. */
+  maxTrailer: number;
+  /** Most trailer fields. */
+  maxTrailerFields: number;
+}
+
+/** The result of one {@linkcode ChunkedDecoder.decode} call. */
+export interface DecodeStep {
+  /** Input bytes used. */
+  consumed: number;
+  /** Data found, as views into the input. */
+  data: Uint8Array[];
+  /** The last chunk and the trailers have been read. */
+  done: boolean;
+}
+
+const State = {
+  Size: 0,
+  Extension: 1,
+  SizeLF: 2,
+  Data: 3,
+  DataCR: 4,
+  DataLF: 5,
+  TrailerLine: 6,
+  TrailerLF: 7,
+  Done: 8,
+} as const;
+type State = typeof State[keyof typeof State];
+
+const CR = 13;
+const LF = 10;
+const MAX_SIZE_DIGITS = 15;
+const MAX_EXTENSION = 1024;
+
+/**
+ * Decodes a chunked body fed in pieces.
+ *
+ * @example
+ * ```ts
+ * import { ChunkedDecoder } from "./chunked_decoder.ts";
+ * const decoder = new ChunkedDecoder({ maxBody: 1024, maxTrailer: 1024, maxTrailerFields: 10 });
+ * const bytes = new TextEncoder().encode("3\r\nabc\r\n0\r\n\r\n");
+ * decoder.decode(bytes, 0, bytes.length).done; // true
+ * ```
+ */
+export class ChunkedDecoder {
+  #limits: ChunkedLimits;
+  #state: State = State.Size;
+  #digits = 0;
+  #size = 0;
+  #extension = 0;
+  #total = 0;
+  #trailerBytes = 0;
+  #trailerFields = 0;
+  #lineLength = 0;
+  #lineHasColon = false;
+
+  constructor(limits: ChunkedLimits) {
+    this.#limits = limits;
+  }
+
+  /** Data bytes decoded so far. */
+  get total(): number {
+    return this.#total;
+  }
+
+  /** Whether the whole body, trailers included, has been read. */
+  get done(): boolean {
+    return this.#state === State.Done;
+  }
+
+  /** Decodes `buf[start, end)`; throws {@linkcode HttpError} 400 or 413. */
+  decode(buf: Uint8Array, start: number, end: number): DecodeStep {
+    const data: Uint8Array[] = [];
+    let i = start;
+    while (i < end && this.#state !== State.Done) {
+      if (this.#state === State.Data) {
+        const take = Math.min(this.#size, end - i);
+        data.push(buf.subarray(i, i + take));
+        this.#size -= take;
+        i += take;
+        if (this.#size === 0) this.#state = State.DataCR;
+        continue;
+      }
+      this.#step(buf[i]);
+      i++;
+    }
+    return { consumed: i - start, data, done: this.#state === State.Done };
+  }
+
+  #step(byte: number): void {
+    switch (this.#state) {
+      case State.Size:
+        return this.#sizeByte(byte);
+      case State.Extension:
+        if (byte === CR) this.#state = State.SizeLF;
+        else if (byte === LF || byte < 9 || (byte > 9 && byte < 32) || byte === 127) {
+          throw badRequest("Invalid chunk extension");
+        } else if (++this.#extension > MAX_EXTENSION) throw badRequest("Chunk extension too long");
+        return;
+      case State.SizeLF:
+        if (byte !== LF) throw badRequest("Invalid chunk size line");
+        return this.#startData();
+      case State.DataCR:
+        if (byte !== CR) throw badRequest("Missing CRLF after chunk data");
+        this.#state = State.DataLF;
+        return;
+      case State.DataLF:
+        if (byte !== LF) throw badRequest("Missing CRLF after chunk data");
+        this.#resetSize();
+        return;
+      case State.TrailerLine:
+        return this.#trailerByte(byte);
+      case State.TrailerLF:
+        return this.#trailerLineEnd(byte);
+    }
+  }
+
+  #sizeByte(byte: number): void {
+    const digit = _hexValue(byte);
+    if (digit >= 0) {
+      if (++this.#digits > MAX_SIZE_DIGITS) throw badRequest("Chunk size too long");
+      this.#size = this.#size * 16 + digit;
+      return;
+    }
+    if (this.#digits === 0) throw badRequest(`Invalid chunk size: byte ${byte}`);
+    if (byte === CR) this.#state = State.SizeLF;
+    else if (byte === 59 || byte === 32 || byte === 9) this.#state = State.Extension;
+    else throw badRequest(`Invalid chunk size: byte ${byte}`);
+  }
+
+  #startData(): void {
+    if (this.#size === 0) {
+      this.#state = State.TrailerLine;
+      return;
+    }
+    this.#total += this.#size;
+    if (this.#total > this.#limits.maxBody) {
+      throw new HttpError(413, "Request body too large", { close: true, reason: "limit" });
+    }
+    this.#state = State.Data;
+  }
+
+  #resetSize(): void {
+    this.#state = State.Size;
+    this.#digits = this.#size = this.#extension = 0;
+  }
+
+  #trailerByte(byte: number): void {
+    if (++this.#trailerBytes > this.#limits.maxTrailer) {
+      throw new HttpError(431, "Trailer section too large", { close: true, reason: "limit" });
+    }
+    if (byte === CR) {
+      this.#state = State.TrailerLF;
+      return;
+    }
+    if (byte === LF || byte === 0 || byte === 127 || (byte < 32 && byte !== 9)) {
+      throw badRequest("Invalid trailer field");
+    }
+    if (byte === 58 && !this.#lineHasColon) {
+      if (this.#lineLength === 0) throw badRequest("Invalid trailer field");
+      this.#lineHasColon = true;
+    } else if (!this.#lineHasColon && (byte === 32 || byte === 9)) {
+      throw badRequest("Invalid trailer field");
+    }
+    this.#lineLength++;
+  }
+
+  #trailerLineEnd(byte: number): void {
+    if (byte !== LF) throw badRequest("Bare CR in trailer");
+    if (this.#lineLength === 0) {
+      this.#state = State.Done;
+      return;
+    }
+    if (!this.#lineHasColon) throw badRequest("Invalid trailer field");
+    if (++this.#trailerFields > this.#limits.maxTrailerFields) {
+      throw new HttpError(431, "Too many trailer fields", { close: true, reason: "limit" });
+    }
+    this.#lineLength = 0;
+    this.#lineHasColon = false;
+    this.#state = State.TrailerLine;
+  }
+}
+
+function _hexValue(byte: number): number {
+  if (byte >= 48 && byte <= 57) return byte - 48;
+  if (byte >= 65 && byte <= 70) return byte - 55;
+  if (byte >= 97 && byte <= 102) return byte - 87;
+  return -1;
+}

@@ -1,0 +1,209 @@
+/**
+ * The one logger: access lines, security events, start-up banner and alerts,
+ * as text or JSON lines. Writes are batched and asynchronous so a slow log
+ * reader can never stall the event loop; past a bound, lines are dropped and
+ * the drop is counted in the next line written.
+ * @module
+ */
+
+/** Log levels in increasing severity. */
+export type LogLevel = "debug" | "info" | "warn" | "error";
+
+const LEVELS: Record<LogLevel, number> = { debug: 0, info: 1, warn: 2, error: 3 };
+const MAX_PENDING_BYTES = 4 * 1024 * 1024;
+const FLUSH_DELAY_MS = 20;
+
+/** One line in the access log. */
+export interface AccessEntry {
+  /** `w1#c42`: worker and connection. */
+  tag: string;
+  client: string;
+  /** The request line, or `-` when none could be parsed. */
+  requestLine: string;
+  status: number;
+  bytes: number;
+  durationMs: number;
+  requestId: string;
+}
+
+/** Options of {@linkcode Logger}. */
+export interface LoggerOptions {
+  /** @default "text" */
+  format?: "text" | "json";
+  /** @default "info" */
+  level?: LogLevel;
+  /** Worker id, part of every JSON line. @default 1 */
+  worker?: number;
+  /** Where lines go. @default Deno.stdout */
+  out?: { write(bytes: Uint8Array): Promise<number> };
+}
+
+/**
+ * Writes log lines.
+ *
+ * @example
+ * ```ts
+ * import { Logger } from "./log.ts";
+ * const log = new Logger({ format: "json" });
+ * log.info("started", { port: 8080 });
+ * await log.flush();
+ * ```
+ */
+export class Logger {
+  #format: "text" | "json";
+  #level: number;
+  #worker: number;
+  #out: { write(bytes: Uint8Array): Promise<number> };
+  #pending: string[] = [];
+  #pendingBytes = 0;
+  #dropped = 0;
+  #timer: ReturnType<typeof setTimeout> | null = null;
+  #writing: Promise<void> = Promise.resolve();
+  #encoder = new TextEncoder();
+
+  constructor(options: LoggerOptions = {}) {
+    this.#format = options.format ?? "text";
+    this.#level = LEVELS[options.level ?? "info"];
+    this.#worker = options.worker ?? 1;
+    this.#out = options.out ?? Deno.stdout;
+  }
+
+  /** Logs one served request at `info`. */
+  access(entry: AccessEntry): void {
+    if (this.#level > LEVELS.info) return;
+    const duration = Math.round(entry.durationMs * 10) / 10;
+    if (this.#format === "json") {
+      this.#jsonLine("info", {
+        event: "access",
+        conn: entry.tag,
+        client: entry.client,
+        request: entry.requestLine,
+        status: entry.status,
+        bytes: entry.bytes,
+        duration_ms: duration,
+        rid: entry.requestId,
+      });
+      return;
+    }
+    this.#push(
+      `${new Date().toISOString()} INFO ${entry.tag} ${entry.client} "${entry.requestLine}" ` +
+        `${entry.status} ${entry.bytes} ${duration}ms rid=${entry.requestId}`,
+    );
+  }
+
+  /** Logs a security event at `warn` with its reason code. */
+  security(reason: string, fields: Record<string, string | number>): void {
+    this.#log("warn", "security", { reason, ...fields });
+  }
+
+  /** Logs at `debug`. */
+  debug(message: string, fields: Record<string, unknown> = {}): void {
+    this.#log("debug", message, fields);
+  }
+
+  /** Logs at `info`. */
+  info(message: string, fields: Record<string, unknown> = {}): void {
+    this.#log("info", message, fields);
+  }
+
+  /** Logs at `warn`. */
+  warn(message: string, fields: Record<string, unknown> = {}): void {
+    this.#log("warn", message, fields);
+  }
+
+  /** Logs at `error`. */
+  error(message: string, fields: Record<string, unknown> = {}): void {
+    this.#log("error", message, fields);
+  }
+
+  /** Writes everything pending; resolves once written. */
+  flush(): Promise<void> {
+    if (this.#timer !== null) {
+      clearTimeout(this.#timer);
+      this.#timer = null;
+    }
+    if (this.#pending.length > 0) {
+      const text = this.#pending.join("\n") + "\n";
+      this.#pending = [];
+      this.#pendingBytes = 0;
+      const bytes = this.#encoder.encode(text);
+      this.#writing = this.#writing.then(() => _writeAll(this.#out, bytes)).catch(() => {});
+    }
+    return this.#writing;
+  }
+
+  #log(level: LogLevel, message: string, fields: Record<string, unknown>): void {
+    if (LEVELS[level] < this.#level) return;
+    if (this.#format === "json") {
+      this.#jsonLine(level, { msg: message, ...fields });
+      return;
+    }
+    const details = Object.entries(fields)
+      .map(([key, value]) => `${key}=${_textValue(value)}`)
+      .join(" ");
+    const worker = `w${this.#worker}`;
+    this.#push(
+      `${new Date().toISOString()} ${level.toUpperCase()} ${worker} ${message}${
+        details ? " " + details : ""
+      }`,
+    );
+  }
+
+  #jsonLine(level: LogLevel, fields: Record<string, unknown>): void {
+    this.#push(
+      JSON.stringify({ time: new Date().toISOString(), level, worker: this.#worker, ...fields }),
+    );
+  }
+
+  #push(line: string): void {
+    if (this.#pendingBytes + line.length > MAX_PENDING_BYTES) {
+      this.#dropped++;
+      return;
+    }
+    if (this.#dropped > 0) {
+      const note = `${
+        new Date().toISOString()
+      } WARN w${this.#worker} log lines dropped=${this.#dropped}`;
+      this.#dropped = 0;
+      this.#pending.push(note);
+    }
+    this.#pending.push(line);
+    this.#pendingBytes += line.length;
+    this.#timer ??= setTimeout(() => {
+      this.#timer = null;
+      this.flush();
+    }, FLUSH_DELAY_MS);
+  }
+}
+
+/**
+ * Makes untrusted text safe for one log line: control characters, quotes,
+ * backslashes and non-ASCII become `\xNN`; long text is cut.
+ *
+ * @example
+ * ```ts
+ * import { sanitizeForLog } from "./log.ts";
+ * sanitizeForLog('GET /"\n HTTP/1.1'); // 'GET /\\x22\\x0a HTTP/1.1'
+ * ```
+ */
+export function sanitizeForLog(text: string, max = 512): string {
+  const cut = text.length > max ? text.slice(0, max) : text;
+  const safe = cut.replace(
+    /[^\x20-\x21\x23-\x5b\x5d-\x7e]/g,
+    (char) => `\\x${char.charCodeAt(0).toString(16).padStart(2, "0")}`,
+  );
+  return text.length > max ? safe + "..." : safe;
+}
+
+function _textValue(value: unknown): string {
+  if (typeof value === "string" && /^[\x21\x23-\x7e]*$/.test(value)) return value;
+  return JSON.stringify(value);
+}
+
+async function _writeAll(
+  out: { write(bytes: Uint8Array): Promise<number> },
+  bytes: Uint8Array,
+): Promise<void> {
+  let offset = 0;
+  while (offset < bytes.length) offset += await out.write(bytes.subarray(offset));
+}

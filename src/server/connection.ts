@@ -1,0 +1,312 @@
+/**
+ * One client connection's life: read a head under the header timeout, hand the
+ * request to the app, write the answer under the send timeout, keep alive or
+ * close, and answer pipelined requests in order.
+ * @module
+ */
+
+import { App } from "../handlers/app.ts";
+import { BodyReader, type ByteSource } from "../http/body_reader.ts";
+import { HeadScanner } from "../http/head_scanner.ts";
+import { parseHead } from "../http/head_parser.ts";
+import { HttpError } from "../http/http_error.ts";
+import { fieldValue, interpretHead, type Request } from "../http/request.ts";
+import { type HttpResponse, serializeHead, writeResponse } from "../http/response.ts";
+import { sanitizeForLog } from "../log.ts";
+import type { ServerContext } from "./context.ts";
+import type { Expiring } from "./deadlines.ts";
+import { SocketReader } from "./socket_reader.ts";
+
+/** What the connection is waiting for; it decides what a passed deadline means. */
+type Phase = "fresh" | "idle" | "head" | "body" | "busy" | "write" | "closed";
+
+/** One answered (or refused) request, for the logs. */
+interface Outcome {
+  request: Request | null;
+  response: HttpResponse;
+  error: HttpError | null;
+  close: boolean;
+  requestId: string;
+  started: number;
+}
+
+/**
+ * Serves one accepted connection until it closes.
+ *
+ * @example
+ * ```ts ignore
+ * import { Connection } from "./connection.ts";
+ * await new Connection(conn, 1, context).run();
+ * ```
+ */
+export class Connection implements Expiring {
+  deadline = Infinity;
+  #conn: Deno.Conn;
+  #ctx: ServerContext;
+  #tag: string;
+  #client: string;
+  #reader: SocketReader;
+  #scanner: HeadScanner;
+  #phase: Phase = "fresh";
+  #served = 0;
+  #headEnd = 0;
+  /** The request being answered, for a 408 sent while its body is read. */
+  #current: Request | null = null;
+
+  constructor(conn: Deno.Conn, id: number, ctx: ServerContext) {
+    this.#conn = conn;
+    this.#ctx = ctx;
+    this.#tag = `w${ctx.workerId}#c${id}`;
+    const remote = conn.remoteAddr as Deno.NetAddr;
+    this.#client = remote.hostname ?? "-";
+    const { config } = ctx;
+    this.#reader = new SocketReader(conn, { maxSize: Math.max(65536, config.maxHead + 1024) });
+    this.#scanner = new HeadScanner(config);
+  }
+
+  /** Whether the connection waits between requests (safe to close at shutdown). */
+  get idle(): boolean {
+    return this.#phase === "fresh" || this.#phase === "idle" || this.#phase === "head";
+  }
+
+  /** Serves requests until the connection should close, then closes it. */
+  async run(): Promise<void> {
+    this.#ctx.sweeper.add(this);
+    try {
+      while (await this.#serveOne()) { /* next request */ }
+    } catch (error) {
+      if (this.#phase !== "closed") {
+        this.#ctx.log.debug("connection error", { conn: this.#tag, error: String(error) });
+      }
+    } finally {
+      this.close();
+      this.#ctx.sweeper.delete(this);
+    }
+  }
+
+  /** Closes the socket now; pending reads and writes fail. */
+  close(): void {
+    if (this.#phase === "closed") return;
+    this.#phase = "closed";
+    this.deadline = Infinity;
+    try {
+      this.#conn.close();
+    } catch { /* already closed */ }
+  }
+
+  expire(): void {
+    const phase = this.#phase;
+    if (phase === "head" || phase === "body") {
+      this.#timeOut(phase);
+    } else if (phase !== "busy") {
+      this.close();
+    }
+  }
+
+  async #serveOne(): Promise<boolean> {
+    const ended = await this.#readHead();
+    if (ended !== null) return ended;
+    const started = performance.now();
+    let outcome: Outcome;
+    try {
+      outcome = await this.#handle(started);
+    } catch (error) {
+      if (this.#phase === "closed") return false;
+      outcome = this.#failure(error, null, this.#ctx.common.requestId(undefined), started);
+    }
+    const keepAlive = !outcome.close && outcome.request?.keepAlive === true &&
+      !this.#ctx.draining() &&
+      ++this.#served < this.#ctx.config.maxRequestsPerConnection;
+    await this.#send(outcome, !keepAlive);
+    this.#current = null;
+    return keepAlive;
+  }
+
+  /** Reads until a complete head is buffered: `null` then, else whether to go on. */
+  async #readHead(): Promise<boolean | null> {
+    this.#scanner.reset();
+    this.#arm(this.#reader.length > 0 ? "head" : this.#served === 0 ? "fresh" : "idle");
+    for (;;) {
+      let end: number;
+      try {
+        end = this.#scanner.scan(this.#reader.buffered(), this.#reader.length);
+      } catch (error) {
+        const requestId = this.#ctx.common.requestId(undefined);
+        await this.#send(this.#failure(error, null, requestId, performance.now()), true);
+        return false;
+      }
+      if (end >= 0) {
+        this.#headEnd = end;
+        return null;
+      }
+      if (!(await this.#reader.fill())) return false;
+      if (this.#phase !== "head") this.#arm("head");
+    }
+  }
+
+  async #handle(started: number): Promise<Outcome> {
+    const end = this.#headEnd;
+    const head = parseHead(this.#reader.buffered(), this.#scanner.headStart, end);
+    this.#reader.consume(end);
+    this.#arm("busy");
+    const requestId = this.#ctx.common.requestId(fieldValue(head.fields, "x-request-id"));
+    let request: Request | null = null;
+    let body: BodyReader | null = null;
+    let continueSent = false;
+    try {
+      request = this.#current = interpretHead(head);
+      body = new BodyReader(this.#bodySource(), request.body, this.#ctx.bodyLimits);
+      const exchange = {
+        request,
+        body,
+        sendContinue: async () => {
+          if (!request!.expectContinue || continueSent) return;
+          continueSent = true;
+          await this.#write(
+            serializeHead(100, [], [], this.#headOptions(requestId, false, request!)),
+          );
+        },
+      };
+      const response = await this.#ctx.app.handle(exchange);
+      const close = await this.#finishBody(body, request.expectContinue && !continueSent);
+      return { request, response, error: null, close, requestId, started };
+    } catch (error) {
+      if (this.#phase === "closed") throw error;
+      const outcome = this.#failure(error, request, requestId, started);
+      if (!outcome.close && body?.pending) {
+        outcome.close = await this.#finishBody(body, request!.expectContinue && !continueSent);
+      }
+      return outcome;
+    }
+  }
+
+  /** Reads what is left of a body so the connection can be reused; `true` means close instead. */
+  async #finishBody(body: BodyReader, awaitingContinue: boolean): Promise<boolean> {
+    if (!body.pending) return false;
+    if (awaitingContinue) return true;
+    try {
+      await body.discard();
+      return false;
+    } catch {
+      return true;
+    }
+  }
+
+  #failure(error: unknown, request: Request | null, requestId: string, started: number): Outcome {
+    if (!(error instanceof HttpError)) {
+      this.#ctx.log.error("request failed", { conn: this.#tag, error: String(error) });
+      error = new HttpError(500, "Internal server error", { close: true });
+    }
+    const httpError = error as HttpError;
+    const json = request !== null && App.wantsJson(request);
+    return {
+      request,
+      response: httpError.toResponse(json),
+      error: httpError,
+      close: httpError.close,
+      requestId,
+      started,
+    };
+  }
+
+  async #send(outcome: Outcome, close: boolean): Promise<void> {
+    let bytes = 0;
+    try {
+      bytes = await writeResponse(
+        { write: (chunk) => this.#write(chunk) },
+        outcome.response,
+        {
+          ...this.#headOptions(outcome.requestId, close, outcome.request),
+          head: outcome.request?.method === "HEAD",
+        },
+      );
+    } finally {
+      this.#log(outcome, bytes);
+    }
+  }
+
+  #headOptions(requestId: string, close: boolean, request: Request | null) {
+    return {
+      close,
+      version: request?.version ?? "HTTP/1.1",
+      common: this.#ctx.common.forResponse(requestId),
+      overrides: this.#ctx.common.overrides,
+    };
+  }
+
+  async #write(bytes: Uint8Array): Promise<void> {
+    const previous = this.#phase;
+    const timeout = this.#ctx.config.sendTimeoutMs;
+    this.#phase = "write";
+    let offset = 0;
+    while (offset < bytes.length) {
+      this.deadline = Date.now() + timeout;
+      offset += await this.#conn.write(bytes.subarray(offset));
+    }
+    if (this.#phase === "write" && previous !== "closed") this.#arm(previous);
+  }
+
+  #bodySource(): ByteSource {
+    const reader = this.#reader;
+    return {
+      buffered: () => reader.buffered(),
+      consume: (n) => reader.consume(n),
+      fill: async () => {
+        this.#arm("body");
+        const more = await reader.fill();
+        this.#arm("busy");
+        return more;
+      },
+    };
+  }
+
+  #arm(phase: Exclude<Phase, "closed">): void {
+    if (this.#phase === "closed") return;
+    this.#phase = phase;
+    const { config } = this.#ctx;
+    const timeout = phase === "fresh" || phase === "head"
+      ? config.headerTimeoutMs
+      : phase === "idle"
+      ? config.idleTimeoutMs
+      : phase === "body"
+      ? config.bodyTimeoutMs
+      : Infinity;
+    this.deadline = Date.now() + timeout;
+  }
+
+  #timeOut(phase: "head" | "body"): void {
+    const requestId = this.#ctx.common.requestId(undefined);
+    const error = new HttpError(408, "Request timeout", { close: true, reason: "timeout" });
+    const request = phase === "body" ? this.#current : null;
+    this.#send(this.#failure(error, request, requestId, performance.now()), true)
+      .catch(() => {})
+      .finally(() => this.close());
+  }
+
+  #log(outcome: Outcome, bytes: number): void {
+    const { request, error } = outcome;
+    const requestLine = request
+      ? sanitizeForLog(`${request.method} ${request.target} ${request.version}`)
+      : "-";
+    const status = outcome.response.status;
+    this.#ctx.log.access({
+      tag: this.#tag,
+      client: this.#client,
+      requestLine,
+      status,
+      bytes,
+      durationMs: performance.now() - outcome.started,
+      requestId: outcome.requestId,
+    });
+    if (error?.reason) {
+      this.#ctx.log.security(error.reason, {
+        conn: this.#tag,
+        client: this.#client,
+        status,
+        request: requestLine,
+        detail: error.message,
+        rid: outcome.requestId,
+      });
+    }
+  }
+}

@@ -1,0 +1,24 @@
+/**
+ * What every connection of one server shares.
+ * @module
+ */
+
+import type { Config } from "../config.ts";
+import type { App } from "../handlers/app.ts";
+import type { BodyLimits } from "../http/body_reader.ts";
+import type { Logger } from "../log.ts";
+import type { CommonHeaders } from "./common_headers.ts";
+import type { DeadlineSweeper } from "./deadlines.ts";
+
+/** Shared by the connections of one listener. */
+export interface ServerContext {
+  config: Config;
+  app: App;
+  log: Logger;
+  sweeper: DeadlineSweeper;
+  common: CommonHeaders;
+  bodyLimits: BodyLimits;
+  workerId: number;
+  /** True once shutdown began: responses then carry `Connection: close`. */
+  draining(): boolean;
+}

@@ -1,0 +1,90 @@
+/**
+ * A growable read buffer over a connection: the {@linkcode ByteSource} the head
+ * scanner and body readers consume from. Unused bytes stay for the next
+ * (pipelined) request.
+ * @module
+ */
+
+import type { ByteSource } from "../http/body_reader.ts";
+
+/** Anything that reads like a `Deno.Conn`. */
+export interface Readable {
+  read(buffer: Uint8Array): Promise<number | null>;
+}
+
+/** Options of {@linkcode SocketReader}. */
+export interface SocketReaderOptions {
+  /** Starting buffer size. @default 4096 */
+  initialSize?: number;
+  /** The buffer never grows beyond this. @default 65536 */
+  maxSize?: number;
+  /** Called after every read that brought bytes. @default undefined */
+  onData?: () => void;
+}
+
+/**
+ * Buffers reads from a connection.
+ *
+ * @example
+ * ```ts
+ * import { SocketReader } from "./socket_reader.ts";
+ * const reader = new SocketReader({ read: () => Promise.resolve(null) });
+ * await reader.fill(); // false: end of stream
+ * ```
+ */
+export class SocketReader implements ByteSource {
+  #conn: Readable;
+  #buffer: Uint8Array;
+  #start = 0;
+  #end = 0;
+  #maxSize: number;
+  #onData: (() => void) | undefined;
+
+  constructor(conn: Readable, options: SocketReaderOptions = {}) {
+    this.#conn = conn;
+    this.#buffer = new Uint8Array(options.initialSize ?? 4096);
+    this.#maxSize = Math.max(options.maxSize ?? 65536, this.#buffer.length);
+    this.#onData = options.onData;
+  }
+
+  /** Number of buffered, unconsumed bytes. */
+  get length(): number {
+    return this.#end - this.#start;
+  }
+
+  buffered(): Uint8Array {
+    return this.#buffer.subarray(this.#start, this.#end);
+  }
+
+  consume(n: number): void {
+    this.#start += n;
+    if (this.#start === this.#end) this.#start = this.#end = 0;
+  }
+
+  async fill(): Promise<boolean> {
+    this.#makeRoom();
+    const read = await this.#conn.read(this.#buffer.subarray(this.#end));
+    if (read === null) return false;
+    this.#end += read;
+    this.#onData?.();
+    return true;
+  }
+
+  #makeRoom(): void {
+    if (this.#end < this.#buffer.length) return;
+    const used = this.#end - this.#start;
+    if (this.#start > 0 && used <= this.#buffer.length / 2) {
+      this.#buffer.copyWithin(0, this.#start, this.#end);
+    } else {
+      const size = Math.min(this.#buffer.length * 2, this.#maxSize);
+      if (size <= this.#buffer.length && this.#start === 0) {
+        throw new RangeError("Read buffer is full");
+      }
+      const grown = new Uint8Array(Math.max(size, this.#buffer.length));
+      grown.set(this.#buffer.subarray(this.#start, this.#end));
+      this.#buffer = grown;
+    }
+    this.#end = used;
+    this.#start = 0;
+  }
+}

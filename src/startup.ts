@@ -1,0 +1,119 @@
+/**
+ * Start-up checks and the banner: the web root exists, the permission flags
+ * cover it, the upload directory is ready and swept of stale temporaries.
+ * Every failure is a {@linkcode StartupError}: one line, exit code 2.
+ * @module
+ */
+
+import { relative } from "node:path";
+import type { Config } from "./config.ts";
+import { UploadStore } from "./handlers/upload_store.ts";
+import { formatDuration, formatSize } from "./units.ts";
+
+/** A reason the server cannot start: one line for the user, exit code 2. */
+export class StartupError extends Error {
+  override name = "StartupError";
+}
+
+/**
+ * Checks permissions and directories; returns the web root's real path.
+ *
+ * @example
+ * ```ts ignore
+ * import { prepare } from "./startup.ts";
+ * const realRoot = await prepare(config);
+ * ```
+ */
+export async function prepare(config: Config): Promise<string> {
+  _requirePermission({ name: "read", path: config.root }, `--allow-read=${_shown(config.root)}`);
+  _requirePermission({ name: "net", host: config.host }, `--allow-net`);
+  let realRoot: string;
+  try {
+    realRoot = await Deno.realPath(config.root);
+    if (!(await Deno.stat(realRoot)).isDirectory) throw new Deno.errors.NotADirectory();
+  } catch {
+    throw new StartupError(`Web root not found or not a directory: ${_shown(config.root)}`);
+  }
+  _requirePermission(
+    { name: "read", path: config.uploadDir },
+    `--allow-read=${_shown(config.uploadDir)}`,
+  );
+  _requirePermission(
+    { name: "write", path: config.uploadDir },
+    `--allow-write=${_shown(config.uploadDir)}`,
+  );
+  try {
+    await Deno.mkdir(config.uploadDir, { recursive: true });
+    await new UploadStore(config.uploadDir).removeStaleTemps();
+  } catch (error) {
+    throw new StartupError(
+      `Upload directory unusable: ${_shown(config.uploadDir)} (${(error as Error).name})`,
+    );
+  }
+  return realRoot;
+}
+
+/**
+ * The start-up banner's facts, for a text line or a JSON object.
+ *
+ * @example
+ * ```ts ignore
+ * import { bannerFields } from "./startup.ts";
+ * bannerFields(config, { hostname: "127.0.0.1", port: 8080, transport: "tcp" });
+ * ```
+ */
+export function bannerFields(config: Config, addr: Deno.NetAddr): Record<string, unknown> {
+  const host = addr.hostname.includes(":") ? `[${addr.hostname}]` : addr.hostname;
+  const scheme = config.cert ? "https" : "http";
+  return {
+    url: `${scheme}://${host}:${addr.port}/`,
+    workers: config.workers,
+    root: config.root,
+    uploads: config.uploadDir,
+    limits:
+      `head ${formatSize(config.maxHead)}, uri ${config.maxUri}, headers ${config.maxHeaders}, ` +
+      `body ${formatSize(config.maxBody)}, json depth ${config.maxJsonDepth}, ` +
+      `requests/conn ${config.maxRequestsPerConnection}`,
+    timeouts:
+      `header ${formatDuration(config.headerTimeoutMs)}, body ${
+        formatDuration(config.bodyTimeoutMs)
+      }, ` +
+      `send ${formatDuration(config.sendTimeoutMs)}, idle ${formatDuration(config.idleTimeoutMs)}`,
+    permissions: grantedPermissions(config),
+  };
+}
+
+/**
+ * The permission flags the process runs under, as `deno run` would spell them.
+ *
+ * @example
+ * ```ts ignore
+ * import { grantedPermissions } from "./startup.ts";
+ * grantedPermissions(config); // "--allow-net --allow-read=resources --allow-write=resources/uploads"
+ * ```
+ */
+export function grantedPermissions(config: Config): string {
+  const flags: string[] = [];
+  const granted = (descriptor: Deno.PermissionDescriptor) =>
+    Deno.permissions.querySync(descriptor).state === "granted";
+  for (const name of ["net", "read", "write", "env", "run", "ffi", "sys", "import"] as const) {
+    if (granted({ name })) flags.push(`--allow-${name}`);
+    else if (name === "read" && granted({ name, path: config.root })) {
+      flags.push(`--allow-read=${_shown(config.root)}`);
+    } else if (name === "write" && granted({ name, path: config.uploadDir })) {
+      flags.push(`--allow-write=${_shown(config.uploadDir)}`);
+    }
+  }
+  return flags.join(" ");
+}
+
+function _requirePermission(descriptor: Deno.PermissionDescriptor, flag: string): void {
+  if (Deno.permissions.querySync(descriptor).state !== "granted") {
+    throw new StartupError(`Missing permission: run with ${flag}`);
+  }
+}
+
+function _shown(path: string): string {
+  const shown = relative(Deno.cwd(), path);
+  return shown === "" ? "." : shown.startsWith("..") ? path : shown;
+}
