@@ -31,6 +31,8 @@ export interface StartOptions {
 /** A running bastion process. */
 export interface Bastion {
   port: number;
+  /** The server process's id (for /proc/<pid>/status). */
+  pid: number;
   /** The temporary web root. */
   root: string;
   /** `<root>/uploads`. */
@@ -119,6 +121,7 @@ export function spawnBastion(
   let exited = false;
   status.then(() => exited = true);
   return {
+    pid: child.pid,
     stdout: () => out,
     stderr: () => err,
     status,
