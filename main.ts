@@ -5,6 +5,7 @@
 
 import { ConfigError, parseCommand } from "./src/config.ts";
 import { helpText } from "./src/config_flags.ts";
+import { UploadQuota } from "./src/handlers/upload_quota.ts";
 import { Logger } from "./src/log.ts";
 import { startServer } from "./src/server/server.ts";
 import { bannerFields, prepare, StartupError } from "./src/startup.ts";
@@ -17,9 +18,12 @@ async function main(args: string[]): Promise<void> {
   if (command.kind === "help") return console.log(helpText());
   if (command.kind === "version") return console.log(`bastion ${VERSION}`);
   const { config } = command;
-  const realRoot = await prepare(config);
+  const prepared = await prepare(config);
   const log = new Logger({ format: config.logFormat, level: config.logLevel });
-  const server = _listen(() => startServer({ config, log, realRoot }), config);
+  const shared = {
+    quota: UploadQuota.create(config.uploadQuota, prepared.uploadBytes),
+  };
+  const server = _listen(() => startServer({ config, log, prepared, shared }), config);
   const banner = bannerFields(config, server.addr);
   if (config.logFormat === "json") log.info("bastion started", banner);
   else {

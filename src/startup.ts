@@ -7,6 +7,8 @@
 
 import { relative } from "node:path";
 import type { Config } from "./config.ts";
+import { tokenFromText } from "./guard/upload_auth.ts";
+import { storedUploadBytes } from "./handlers/upload_quota.ts";
 import { UploadStore } from "./handlers/upload_store.ts";
 import { formatDuration, formatSize } from "./units.ts";
 
@@ -15,16 +17,31 @@ export class StartupError extends Error {
   override name = "StartupError";
 }
 
+/** What start-up found, for the server. */
+export interface Prepared {
+  /** The web root's real path. */
+  realRoot: string;
+  /** Bytes of uploads already stored, for the quota. */
+  uploadBytes: number;
+  /** The upload token, or `null` when uploads need none. */
+  uploadToken: string | null;
+  /** PEM certificate and key when serving TLS. */
+  tls: { cert: string; key: string } | null;
+}
+
+/** The environment variable that may carry the upload token. */
+export const TOKEN_VARIABLE = "BASTION_UPLOAD_TOKEN";
+
 /**
- * Checks permissions and directories; returns the web root's real path.
+ * Checks permissions, directories, the token and TLS files.
  *
  * @example
  * ```ts ignore
  * import { prepare } from "./startup.ts";
- * const realRoot = await prepare(config);
+ * const { realRoot } = await prepare(config);
  * ```
  */
-export async function prepare(config: Config): Promise<string> {
+export async function prepare(config: Config): Promise<Prepared> {
   _requirePermission({ name: "read", path: config.root }, `--allow-read=${_shown(config.root)}`);
   _requirePermission({ name: "net", host: config.host }, `--allow-net`);
   let realRoot: string;
@@ -42,15 +59,49 @@ export async function prepare(config: Config): Promise<string> {
     { name: "write", path: config.uploadDir },
     `--allow-write=${_shown(config.uploadDir)}`,
   );
+  let uploadBytes: number;
   try {
     await Deno.mkdir(config.uploadDir, { recursive: true });
     await new UploadStore(config.uploadDir).removeStaleTemps();
+    uploadBytes = await storedUploadBytes(config.uploadDir);
   } catch (error) {
     throw new StartupError(
       `Upload directory unusable: ${_shown(config.uploadDir)} (${(error as Error).name})`,
     );
   }
-  return realRoot;
+  const tls = config.cert && config.key
+    ? {
+      cert: await _readSecret(config.cert, "--cert"),
+      key: await _readSecret(config.key, "--key"),
+    }
+    : null;
+  return { realRoot, uploadBytes, uploadToken: await _uploadToken(config), tls };
+}
+
+async function _uploadToken(config: Config): Promise<string | null> {
+  const permission = Deno.permissions.querySync({ name: "env", variable: TOKEN_VARIABLE });
+  const fromEnv = permission.state === "granted" ? Deno.env.get(TOKEN_VARIABLE) : undefined;
+  if (config.uploadTokenFile !== null && fromEnv !== undefined) {
+    throw new StartupError(`Give the upload token once: --upload-token-file or ${TOKEN_VARIABLE}`);
+  }
+  const text = config.uploadTokenFile !== null
+    ? await _readSecret(config.uploadTokenFile, "--upload-token-file")
+    : fromEnv;
+  if (text === undefined) return null;
+  try {
+    return tokenFromText(text);
+  } catch (error) {
+    throw new StartupError((error as Error).message);
+  }
+}
+
+async function _readSecret(path: string, flag: string): Promise<string> {
+  _requirePermission({ name: "read", path }, `--allow-read=${path}`);
+  try {
+    return await Deno.readTextFile(path);
+  } catch (error) {
+    throw new StartupError(`Cannot read ${flag} file: ${path} (${(error as Error).name})`);
+  }
 }
 
 /**

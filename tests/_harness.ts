@@ -26,6 +26,10 @@ export interface StartOptions {
   copyResources?: boolean;
   /** Environment variables. @default {} */
   env?: Record<string, string>;
+  /** More paths for the default `--allow-read` (token or TLS files). @default [] */
+  extraRead?: string[];
+  /** More permission flags besides the default ones. @default [] */
+  extraPermissions?: string[];
 }
 
 /** A running bastion process. */
@@ -74,8 +78,12 @@ export async function makeRoot(options: Pick<StartOptions, "files" | "copyResour
  */
 export async function startBastion(options: StartOptions = {}): Promise<Bastion> {
   const { root, uploads } = await makeRoot(options);
-  const permissions = options.permissions ??
-    ["--allow-net", `--allow-read=${root}`, `--allow-write=${uploads}`];
+  const permissions = options.permissions ?? [
+    "--allow-net",
+    `--allow-read=${[root, ...(options.extraRead ?? [])].join(",")}`,
+    `--allow-write=${uploads}`,
+    ...(options.extraPermissions ?? []),
+  ];
   const process = spawnBastion([...permissions], [
     "--root",
     root,

@@ -10,11 +10,14 @@ import type { BodyReader } from "../http/body_reader.ts";
 import { HttpError } from "../http/http_error.ts";
 import type { Request } from "../http/request.ts";
 import type { HttpResponse } from "../http/response.ts";
+import { CorsPolicy } from "../guard/cors.ts";
 import type { HostAllowList } from "../guard/host_allow.ts";
+import type { BearerAuth } from "../guard/upload_auth.ts";
 import { decodePath, type SafePath } from "../guard/path_safety.ts";
 import { ContentTypes } from "./content_types.ts";
 import { StaticFiles } from "./static_files.ts";
-import { handleUpload } from "./upload.ts";
+import { handleUpload, type UploadOptions } from "./upload.ts";
+import type { UploadQuota } from "./upload_quota.ts";
 import { UploadStore } from "./upload_store.ts";
 
 /** The request-scoped things a handler may use. */
@@ -38,6 +41,9 @@ export interface AppOptions {
   hosts: HostAllowList;
   /** The web root's real path. */
   realRoot: string;
+  quota: UploadQuota;
+  /** `null` when uploads need no token. @default null */
+  auth?: BearerAuth | null;
 }
 
 /**
@@ -48,25 +54,32 @@ export interface AppOptions {
  * import { App } from "./app.ts";
  * import { parseCommand } from "../config.ts";
  * import { HostAllowList } from "../guard/host_allow.ts";
+ * import { UploadQuota } from "./upload_quota.ts";
  * const command = parseCommand([]);
  * if (command.kind === "run") {
  *   const hosts = new HostAllowList({ boundHost: "127.0.0.1", boundPort: 8080 });
- *   new App({ config: command.config, hosts, realRoot: Deno.cwd() });
+ *   const quota = UploadQuota.create(command.config.uploadQuota, 0);
+ *   new App({ config: command.config, hosts, realRoot: Deno.cwd(), quota });
  * }
  * ```
  */
 export class App {
   #hosts: HostAllowList;
   #files: StaticFiles;
-  #uploads: UploadStore;
-  #maxJsonDepth: number;
+  #upload: UploadOptions;
+  #cors: CorsPolicy | null;
 
   constructor(options: AppOptions) {
     const { config } = options;
     this.#hosts = options.hosts;
     this.#files = new StaticFiles({ root: options.realRoot, types: new ContentTypes(config) });
-    this.#uploads = new UploadStore(config.uploadDir);
-    this.#maxJsonDepth = config.maxJsonDepth;
+    this.#upload = {
+      store: new UploadStore(config.uploadDir),
+      quota: options.quota,
+      auth: options.auth ?? null,
+      maxDepth: config.maxJsonDepth,
+    };
+    this.#cors = config.cors === null ? null : new CorsPolicy(config.cors);
   }
 
   /** Whether error responses to this request are JSON (every request to `/upload`). */
@@ -81,16 +94,33 @@ export class App {
   /** Answers one request; throws {@linkcode HttpError} for refusals. */
   async handle(exchange: Exchange): Promise<HttpResponse> {
     const { request } = exchange;
+    const cors = this.#cors;
+    if (cors === null || CorsPolicy.isPreflight(request.method, request.fields)) {
+      return await this.#route(exchange);
+    }
+    const headers = cors.headers(request.fields, request.method);
+    try {
+      const response = await this.#route(exchange);
+      response.headers.push(...headers);
+      return response;
+    } catch (error) {
+      if (error instanceof HttpError) error.headers.push(...headers);
+      throw error;
+    }
+  }
+
+  async #route(exchange: Exchange): Promise<HttpResponse> {
+    const { request } = exchange;
     if (request.authority !== null) this.#hosts.check(request.authority);
     if (request.method === "CONNECT") throw _notAllowed(ALLOW.files);
-    if (request.path === "*") return _options(ALLOW.any);
+    if (request.path === "*") return this.#options(request, ALLOW.any);
     const safePath = decodePath(request.path);
     if (_isUpload(safePath)) {
-      if (request.method === "OPTIONS") return _options(ALLOW.upload);
+      if (request.method === "OPTIONS") return this.#options(request, ALLOW.upload);
       if (request.method !== "POST") throw _notAllowed(ALLOW.upload);
-      return await handleUpload(exchange, { store: this.#uploads, maxDepth: this.#maxJsonDepth });
+      return await handleUpload(exchange, this.#upload);
     }
-    if (request.method === "OPTIONS") return _options(ALLOW.files);
+    if (request.method === "OPTIONS") return this.#options(request, ALLOW.files);
     if (request.method !== "GET" && request.method !== "HEAD") throw _notAllowed(ALLOW.files);
     return await this.#files.serve({
       rawPath: request.path,
@@ -99,14 +129,19 @@ export class App {
       head: request.method === "HEAD",
     });
   }
+
+  /** 204 with `Allow`, and the CORS preflight answer when one is asked for. */
+  #options(request: Request, allow: string): HttpResponse {
+    const headers: [string, string][] = [["Allow", allow]];
+    if (this.#cors !== null && CorsPolicy.isPreflight(request.method, request.fields)) {
+      headers.push(...this.#cors.preflight(request.fields, allow));
+    }
+    return { status: 204, headers, body: null };
+  }
 }
 
 function _isUpload(path: SafePath): boolean {
   return path.segments.length === 1 && path.segments[0] === "upload" && !path.trailingSlash;
-}
-
-function _options(allow: string): HttpResponse {
-  return { status: 204, headers: [["Allow", allow]], body: null };
 }
 
 function _notAllowed(allow: string): HttpError {

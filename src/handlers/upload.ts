@@ -7,13 +7,18 @@
 import { HttpError } from "../http/http_error.ts";
 import { fieldValue } from "../http/request.ts";
 import type { HttpResponse } from "../http/response.ts";
+import type { BearerAuth } from "../guard/upload_auth.ts";
 import type { Exchange } from "./app.ts";
 import { validateJson } from "./json_check.ts";
+import type { UploadQuota } from "./upload_quota.ts";
 import type { UploadStore } from "./upload_store.ts";
 
 /** Options of {@linkcode handleUpload}. */
 export interface UploadOptions {
   store: UploadStore;
+  quota: UploadQuota;
+  /** `null` when uploads need no token. */
+  auth: BearerAuth | null;
   /** Deepest JSON nesting accepted. */
   maxDepth: number;
 }
@@ -41,7 +46,7 @@ export function isJsonContentType(value: string | undefined): boolean {
  * @example
  * ```ts ignore
  * import { handleUpload } from "./upload.ts";
- * const response = await handleUpload(exchange, { store, maxDepth: 64 });
+ * const response = await handleUpload(exchange, { store, quota, auth: null, maxDepth: 64 });
  * ```
  */
 export async function handleUpload(
@@ -49,6 +54,7 @@ export async function handleUpload(
   options: UploadOptions,
 ): Promise<HttpResponse> {
   const { request, body } = exchange;
+  options.auth?.check(fieldValue(request.fields, "authorization"));
   if (!isJsonContentType(fieldValue(request.fields, "content-type"))) {
     throw new HttpError(415, "Content-Type must be application/json", { reason: "type" });
   }
@@ -56,7 +62,16 @@ export async function handleUpload(
   await exchange.sendContinue();
   const bytes = await body.readAll();
   validateJson(bytes, options.maxDepth);
-  const name = await options.store.save(bytes);
+  if (!options.quota.reserve(bytes.length)) {
+    throw new HttpError(507, "Upload quota exhausted");
+  }
+  let name: string;
+  try {
+    name = await options.store.save(bytes);
+  } catch (error) {
+    options.quota.release(bytes.length);
+    throw error;
+  }
   const filepath = `/uploads/${name}`;
   return {
     status: 201,

@@ -7,7 +7,10 @@
 import type { Config } from "../config.ts";
 import { App } from "../handlers/app.ts";
 import { HostAllowList } from "../guard/host_allow.ts";
+import { BearerAuth } from "../guard/upload_auth.ts";
+import type { UploadQuota } from "../handlers/upload_quota.ts";
 import type { Logger } from "../log.ts";
+import type { Prepared } from "../startup.ts";
 import { CommonHeaders } from "./common_headers.ts";
 import { Connection } from "./connection.ts";
 import type { ServerContext } from "./context.ts";
@@ -28,8 +31,10 @@ export interface RunningServer {
 export interface ServerOptions {
   config: Config;
   log: Logger;
-  /** The web root's real path. */
-  realRoot: string;
+  /** What start-up found. */
+  prepared: Prepared;
+  /** State shared with the other workers. */
+  shared: { quota: UploadQuota };
   /** @default 1 */
   workerId?: number;
 }
@@ -43,17 +48,13 @@ const ACCEPT_RETRY_MS = 50;
  * @example
  * ```ts ignore
  * import { startServer } from "./server.ts";
- * const server = await startServer({ config, log, realRoot });
+ * const server = startServer({ config, log, prepared, shared });
  * await server.shutdown();
  * ```
  */
 export function startServer(options: ServerOptions): RunningServer {
-  const { config, log } = options;
-  const listener = Deno.listen({
-    hostname: config.host,
-    port: config.port,
-    ...(config.workers > 1 ? { reusePort: true } : {}),
-  });
+  const { config, log, prepared } = options;
+  const listener = _listen(config, prepared);
   const addr = listener.addr as Deno.NetAddr;
   const hosts = new HostAllowList({
     boundHost: config.host,
@@ -64,7 +65,13 @@ export function startServer(options: ServerOptions): RunningServer {
   const context: ServerContext = {
     config,
     log,
-    app: new App({ config, hosts, realRoot: options.realRoot }),
+    app: new App({
+      config,
+      hosts,
+      realRoot: prepared.realRoot,
+      quota: options.shared.quota,
+      auth: prepared.uploadToken === null ? null : new BearerAuth(prepared.uploadToken),
+    }),
     sweeper: new DeadlineSweeper(
       sweepInterval([
         config.headerTimeoutMs,
@@ -73,7 +80,7 @@ export function startServer(options: ServerOptions): RunningServer {
         config.idleTimeoutMs,
       ]),
     ),
-    common: new CommonHeaders({ extra: config.extraHeaders }),
+    common: new CommonHeaders({ extra: config.extraHeaders, tls: prepared.tls !== null }),
     bodyLimits: {
       maxBody: config.maxBody,
       maxTrailer: config.maxHead,
@@ -101,6 +108,16 @@ export function startServer(options: ServerOptions): RunningServer {
       context.sweeper.stop();
     },
   };
+}
+
+function _listen(config: Config, prepared: Prepared): Deno.Listener {
+  const address = {
+    hostname: config.host,
+    port: config.port,
+    ...(config.workers > 1 ? { reusePort: true } : {}),
+  };
+  if (prepared.tls === null) return Deno.listen(address);
+  return Deno.listenTls({ ...address, ...prepared.tls, alpnProtocols: ["http/1.1"] });
 }
 
 async function _acceptLoop(

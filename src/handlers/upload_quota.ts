@@ -1,0 +1,83 @@
+/**
+ * The upload quota (SPEC §4): total bytes of stored uploads, reserved before a
+ * file is written and given back if writing fails. The counter sits in a
+ * SharedArrayBuffer so that every worker thread sees one total.
+ * @module
+ */
+
+import { join } from "node:path";
+
+const UPLOAD_NAME = /^upload_\d{8}_\d{6}_[0-9a-f]{12}\.json$/;
+
+/**
+ * A shared byte budget.
+ *
+ * @example
+ * ```ts
+ * import { UploadQuota } from "./upload_quota.ts";
+ * const quota = UploadQuota.create(1024, 0);
+ * quota.reserve(100); // true
+ * ```
+ */
+export class UploadQuota {
+  #used: BigInt64Array;
+  #limit: bigint;
+  readonly buffer: SharedArrayBuffer;
+
+  private constructor(buffer: SharedArrayBuffer, limit: number) {
+    this.buffer = buffer;
+    this.#used = new BigInt64Array(buffer);
+    this.#limit = BigInt(limit);
+  }
+
+  /** A new quota of `limit` bytes of which `used` are taken. */
+  static create(limit: number, used: number): UploadQuota {
+    const quota = new UploadQuota(new SharedArrayBuffer(8), limit);
+    Atomics.store(quota.#used, 0, BigInt(used));
+    return quota;
+  }
+
+  /** The same quota seen from another thread. */
+  static attach(buffer: SharedArrayBuffer, limit: number): UploadQuota {
+    return new UploadQuota(buffer, limit);
+  }
+
+  /** Bytes in use. */
+  get used(): number {
+    return Number(Atomics.load(this.#used, 0));
+  }
+
+  /** Takes `bytes` from the budget; false (and nothing taken) when they do not fit. */
+  reserve(bytes: number): boolean {
+    const size = BigInt(bytes);
+    for (;;) {
+      const used = Atomics.load(this.#used, 0);
+      if (used + size > this.#limit) return false;
+      if (Atomics.compareExchange(this.#used, 0, used, used + size) === used) return true;
+    }
+  }
+
+  /** Gives `bytes` back. */
+  release(bytes: number): void {
+    Atomics.sub(this.#used, 0, BigInt(bytes));
+  }
+}
+
+/**
+ * Total size of the stored uploads in `dir` (temporaries excluded).
+ *
+ * @example
+ * ```ts
+ * import { storedUploadBytes } from "./upload_quota.ts";
+ * await storedUploadBytes(await Deno.makeTempDir()); // 0
+ * ```
+ */
+export async function storedUploadBytes(dir: string): Promise<number> {
+  let total = 0;
+  for await (const entry of Deno.readDir(dir)) {
+    if (!entry.isFile || !UPLOAD_NAME.test(entry.name)) continue;
+    const info = await Deno.stat(join(dir, entry.name)).catch(() => null);
+    total += info?.size ?? 0;
+  }
+  return total;
+}

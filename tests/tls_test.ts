@@ -1,0 +1,113 @@
+import { join } from "node:path";
+import { assertEquals, assertMatch } from "./_assert.ts";
+import { startBastion } from "./_harness.ts";
+
+/** A self-signed certificate for localhost and 127.0.0.1, made with openssl. */
+async function selfSigned(): Promise<{ cert: string; key: string; dir: string }> {
+  const dir = await Deno.makeTempDir({ prefix: "bastion-tls-" });
+  const cert = join(dir, "cert.pem");
+  const key = join(dir, "key.pem");
+  const { code, stderr } = await new Deno.Command("openssl", {
+    args: [
+      "req",
+      "-x509",
+      "-newkey",
+      "ec",
+      "-pkeyopt",
+      "ec_paramgen_curve:prime256v1",
+      "-nodes",
+      "-keyout",
+      key,
+      "-out",
+      cert,
+      "-days",
+      "1",
+      "-subj",
+      "/CN=localhost",
+      "-addext",
+      "subjectAltName=DNS:localhost,IP:127.0.0.1",
+      "-addext",
+      "basicConstraints=critical,CA:FALSE",
+    ],
+    stdout: "null",
+    stderr: "piped",
+  }).output();
+  if (code !== 0) throw new Error(new TextDecoder().decode(stderr));
+  return { cert, key, dir };
+}
+
+async function tlsRequest(port: number, caCert: string, request: string): Promise<string> {
+  const conn = await Deno.connectTls({
+    hostname: "localhost",
+    port,
+    caCerts: [caCert],
+    alpnProtocols: ["http/1.1"],
+  });
+  try {
+    const handshake = await conn.handshake();
+    assertEquals(handshake.alpnProtocol, "http/1.1");
+    await conn.write(new TextEncoder().encode(request));
+    let text = "";
+    const buffer = new Uint8Array(65536);
+    for (let n = await conn.read(buffer); n !== null; n = await conn.read(buffer)) {
+      text += new TextDecoder().decode(buffer.subarray(0, n));
+    }
+    return text;
+  } finally {
+    try {
+      conn.close();
+    } catch { /* closed by the server */ }
+  }
+}
+
+Deno.test("--cert/--key serve HTTPS with ALPN http/1.1 and HSTS, with the same limits", async () => {
+  const tls = await selfSigned();
+  const server = await startBastion({
+    args: ["--cert", tls.cert, "--key", tls.key],
+    extraRead: [tls.cert, tls.key],
+  });
+  try {
+    assertMatch(server.stdout(), /listening on https:\/\/127\.0\.0\.1:\d+\//);
+    const caCert = await Deno.readTextFile(tls.cert);
+    const page = await tlsRequest(
+      server.port,
+      caCert,
+      "GET / HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n",
+    );
+    assertMatch(page, /^HTTP\/1\.1 200 OK\r\n/);
+    assertMatch(page, /\r\nStrict-Transport-Security: max-age=31536000; includeSubDomains\r\n/);
+    const traversal = await tlsRequest(
+      server.port,
+      caCert,
+      "GET /../etc/passwd HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n",
+    );
+    assertMatch(traversal, /^HTTP\/1\.1 403 /);
+    const tooLong = await tlsRequest(
+      server.port,
+      caCert,
+      `GET /${"a".repeat(5000)} HTTP/1.1\r\nHost: localhost\r\n\r\n`,
+    );
+    assertMatch(tooLong, /^HTTP\/1\.1 414 /);
+  } finally {
+    await server.stop();
+    await Deno.remove(tls.dir, { recursive: true });
+  }
+});
+
+Deno.test("plain HTTP responses carry no HSTS header", async () => {
+  const server = await startBastion();
+  try {
+    const conn = await Deno.connect({ hostname: "127.0.0.1", port: server.port });
+    await conn.write(
+      new TextEncoder().encode("GET / HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n"),
+    );
+    const buffer = new Uint8Array(65536);
+    const n = await conn.read(buffer);
+    conn.close();
+    const head = new TextDecoder().decode(buffer.subarray(0, n ?? 0));
+    assertMatch(head, /^HTTP\/1\.1 200/);
+    assertEquals(/strict-transport-security/i.test(head), false);
+  } finally {
+    await server.stop();
+  }
+});
