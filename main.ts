@@ -25,9 +25,9 @@ async function main(args: string[]): Promise<void> {
   };
   const server = _listen(() => startServer({ config, log, prepared, shared }), config);
   const banner = bannerFields(config, server.addr);
-  if (config.logFormat === "json") log.info("bastion started", banner);
+  if (config.logFormat === "json") log.always("bastion started", banner);
   else {
-    log.info(
+    log.always(
       `bastion listening on ${banner.url} | workers ${banner.workers} | root ${banner.root} | ` +
         `uploads ${banner.uploads} | limits ${banner.limits} | timeouts ${banner.timeouts} | ` +
         `permissions ${banner.permissions}`,
@@ -39,7 +39,7 @@ async function main(args: string[]): Promise<void> {
   await log.flush();
   _onSignals(async () => {
     await server.shutdown();
-    log.info("bastion stopped");
+    log.always("bastion stopped");
     await log.flush();
     Deno.exit(0);
   });

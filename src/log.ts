@@ -96,6 +96,14 @@ export class Logger {
     this.#log("warn", "security", { reason, ...fields });
   }
 
+  /** Logs at `info` whatever the level: the start-up banner and the stop line. */
+  always(message: string, fields: Record<string, unknown> = {}): void {
+    const level = this.#level;
+    this.#level = LEVELS.info;
+    this.#log("info", message, fields);
+    this.#level = level;
+  }
+
   /** Logs at `debug`. */
   debug(message: string, fields: Record<string, unknown> = {}): void {
     this.#log("debug", message, fields);

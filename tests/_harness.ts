@@ -10,7 +10,7 @@ import { fileURLToPath as fromFileUrl } from "node:url";
 
 const MAIN = fromFileUrl(new URL("../main.ts", import.meta.url));
 const RESOURCES = fromFileUrl(new URL("../resources", import.meta.url));
-const BANNER = /listening on https?:\/\/[^ ]*:(\d+)\//;
+const BANNER = /listening on https?:\/\/[^ ]*:(\d+)\/|"url":"https?:\/\/[^"]*:(\d+)\//;
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 
@@ -91,7 +91,8 @@ export async function startBastion(options: StartOptions = {}): Promise<Bastion>
     "0",
     ...(options.args ?? []),
   ], options.env);
-  const port = Number((await process.waitForLog(BANNER)).match(BANNER)![1]);
+  const banner = (await process.waitForLog(BANNER)).match(BANNER)!;
+  const port = Number(banner[1] ?? banner[2]);
   return { ...process, port, root, uploads };
 }
 

@@ -82,10 +82,11 @@ export class App {
     this.#cors = config.cors === null ? null : new CorsPolicy(config.cors);
   }
 
-  /** Whether error responses to this request are JSON (every request to `/upload`). */
-  static wantsJson(request: Request): boolean {
+  /** Whether error responses to a request for `target` are JSON (every request to `/upload`). */
+  static wantsJson(target: string): boolean {
+    const path = target.replace(/^https?:\/\/[^/?#]*/i, "").split("?")[0];
     try {
-      return _isUpload(decodePath(request.path));
+      return path.startsWith("/") && _isUpload(decodePath(path));
     } catch {
       return false;
     }

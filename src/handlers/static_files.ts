@@ -64,6 +64,8 @@ export class StaticFiles {
   async #serveFile(path: string, head: boolean): Promise<HttpResponse> {
     const name = path.slice(path.lastIndexOf(sep) + 1);
     const served = this.#types.lookup(name);
+    // Checked before opening: opening a FIFO or a device would block.
+    if (!(await _stat(path)).isFile) throw _notFound();
     const file = await _open(path);
     try {
       const info = await file.stat();
@@ -164,10 +166,16 @@ async function _open(path: string): Promise<Deno.FsFile> {
 }
 
 function _fsError(error: unknown): HttpError {
-  if (error instanceof Deno.errors.NotCapable || error instanceof Deno.errors.PermissionDenied) {
+  if (
+    error instanceof Deno.errors.NotCapable || error instanceof Deno.errors.PermissionDenied ||
+    error instanceof Deno.errors.FilesystemLoop
+  ) {
     return new HttpError(403, "Forbidden");
   }
-  if (error instanceof Deno.errors.NotFound || error instanceof Deno.errors.NotADirectory) {
+  if (
+    error instanceof Deno.errors.NotFound || error instanceof Deno.errors.NotADirectory ||
+    error instanceof Deno.errors.IsADirectory || (error as { code?: string }).code === "ENAMETOOLONG"
+  ) {
     return _notFound();
   }
   throw error;

@@ -5,7 +5,7 @@
  */
 
 import { HttpError } from "../http/http_error.ts";
-import { fieldValue } from "../http/request.ts";
+import { fieldValue, fieldValues } from "../http/request.ts";
 import type { HttpResponse } from "../http/response.ts";
 import type { BearerAuth } from "../guard/upload_auth.ts";
 import type { Exchange } from "./app.ts";
@@ -55,7 +55,8 @@ export async function handleUpload(
 ): Promise<HttpResponse> {
   const { request, body } = exchange;
   options.auth?.check(fieldValue(request.fields, "authorization"));
-  if (!isJsonContentType(fieldValue(request.fields, "content-type"))) {
+  const types = fieldValues(request.fields, "content-type");
+  if (types.length !== 1 || !isJsonContentType(types[0])) {
     throw new HttpError(415, "Content-Type must be application/json", { reason: "type" });
   }
   if (request.body.kind === "none") throw new HttpError(400, "Empty body");

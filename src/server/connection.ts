@@ -8,7 +8,7 @@
 import { App } from "../handlers/app.ts";
 import { BodyReader, type ByteSource } from "../http/body_reader.ts";
 import { HeadScanner } from "../http/head_scanner.ts";
-import { parseHead } from "../http/head_parser.ts";
+import { parseHead, type RequestHead } from "../http/head_parser.ts";
 import { HttpError } from "../http/http_error.ts";
 import { fieldValue, interpretHead, type Request } from "../http/request.ts";
 import { type HttpResponse, serializeHead, writeResponse } from "../http/response.ts";
@@ -22,6 +22,9 @@ type Phase = "fresh" | "idle" | "head" | "body" | "busy" | "write" | "closed";
 
 /** One answered (or refused) request, for the logs. */
 interface Outcome {
+  /** The parsed head, when there was one (for the log, HEAD and the version). */
+  head: RequestHead | null;
+  /** The interpreted request, when the head was valid (for keep-alive). */
   request: Request | null;
   response: HttpResponse;
   error: HttpError | null;
@@ -51,7 +54,7 @@ export class Connection implements Expiring {
   #served = 0;
   #headEnd = 0;
   /** The request being answered, for a 408 sent while its body is read. */
-  #current: Request | null = null;
+  #current: RequestHead | null = null;
 
   constructor(conn: Deno.Conn, id: number, ctx: ServerContext) {
     this.#conn = conn;
@@ -146,15 +149,20 @@ export class Connection implements Expiring {
 
   async #handle(started: number): Promise<Outcome> {
     const end = this.#headEnd;
-    const head = parseHead(this.#reader.buffered(), this.#scanner.headStart, end);
-    this.#reader.consume(end);
+    let head: RequestHead;
+    try {
+      head = parseHead(this.#reader.buffered(), this.#scanner.headStart, end);
+    } finally {
+      this.#reader.consume(end);
+    }
     this.#arm("busy");
     const requestId = this.#ctx.common.requestId(fieldValue(head.fields, "x-request-id"));
     let request: Request | null = null;
     let body: BodyReader | null = null;
     let continueSent = false;
     try {
-      request = this.#current = interpretHead(head);
+      this.#current = head;
+      request = interpretHead(head);
       body = new BodyReader(this.#bodySource(), request.body, this.#ctx.bodyLimits);
       const exchange = {
         request,
@@ -169,10 +177,11 @@ export class Connection implements Expiring {
       };
       const response = await this.#ctx.app.handle(exchange);
       const close = await this.#finishBody(body, request.expectContinue && !continueSent);
-      return { request, response, error: null, close, requestId, started };
+      return { head, request, response, error: null, close, requestId, started };
     } catch (error) {
       if (this.#phase === "closed") throw error;
-      const outcome = this.#failure(error, request, requestId, started);
+      const outcome = this.#failure(error, head, requestId, started);
+      outcome.request = request;
       if (!outcome.close && body?.pending) {
         outcome.close = await this.#finishBody(body, request!.expectContinue && !continueSent);
       }
@@ -192,15 +201,16 @@ export class Connection implements Expiring {
     }
   }
 
-  #failure(error: unknown, request: Request | null, requestId: string, started: number): Outcome {
+  #failure(error: unknown, head: RequestHead | null, requestId: string, started: number): Outcome {
     if (!(error instanceof HttpError)) {
       this.#ctx.log.error("request failed", { conn: this.#tag, error: String(error) });
       error = new HttpError(500, "Internal server error", { close: true });
     }
     const httpError = error as HttpError;
-    const json = request !== null && App.wantsJson(request);
+    const json = head !== null && App.wantsJson(head.target);
     return {
-      request,
+      head,
+      request: null,
       response: httpError.toResponse(json),
       error: httpError,
       close: httpError.close,
@@ -216,8 +226,8 @@ export class Connection implements Expiring {
         { write: (chunk) => this.#write(chunk) },
         outcome.response,
         {
-          ...this.#headOptions(outcome.requestId, close, outcome.request),
-          head: outcome.request?.method === "HEAD",
+          ...this.#headOptions(outcome.requestId, close, outcome.head),
+          head: outcome.head?.method === "HEAD",
         },
       );
     } finally {
@@ -225,10 +235,10 @@ export class Connection implements Expiring {
     }
   }
 
-  #headOptions(requestId: string, close: boolean, request: Request | null) {
+  #headOptions(requestId: string, close: boolean, head: RequestHead | null) {
     return {
       close,
-      version: request?.version ?? "HTTP/1.1",
+      version: head?.version ?? "HTTP/1.1",
       common: this.#ctx.common.forResponse(requestId),
       overrides: this.#ctx.common.overrides,
     };
@@ -277,22 +287,20 @@ export class Connection implements Expiring {
   #timeOut(phase: "head" | "body"): void {
     const requestId = this.#ctx.common.requestId(undefined);
     const error = new HttpError(408, "Request timeout", { close: true, reason: "timeout" });
-    const request = phase === "body" ? this.#current : null;
-    this.#send(this.#failure(error, request, requestId, performance.now()), true)
+    const head = phase === "body" ? this.#current : null;
+    this.#send(this.#failure(error, head, requestId, performance.now()), true)
       .catch(() => {})
       .finally(() => this.close());
   }
 
   #log(outcome: Outcome, bytes: number): void {
-    const { request, error } = outcome;
-    const requestLine = request
-      ? sanitizeForLog(`${request.method} ${request.target} ${request.version}`)
-      : "-";
+    const { head, error } = outcome;
+    const requestLine = head ? `${head.method} ${head.target} ${head.version}` : "-";
     const status = outcome.response.status;
     this.#ctx.log.access({
       tag: this.#tag,
       client: this.#client,
-      requestLine,
+      requestLine: sanitizeForLog(requestLine),
       status,
       bytes,
       durationMs: performance.now() - outcome.started,
