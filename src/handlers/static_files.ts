@@ -174,7 +174,8 @@ function _fsError(error: unknown): HttpError {
   }
   if (
     error instanceof Deno.errors.NotFound || error instanceof Deno.errors.NotADirectory ||
-    error instanceof Deno.errors.IsADirectory || (error as { code?: string }).code === "ENAMETOOLONG"
+    error instanceof Deno.errors.IsADirectory ||
+    (error as { code?: string }).code === "ENAMETOOLONG"
   ) {
     return _notFound();
   }
