@@ -6,7 +6,7 @@
 import { ConfigError, parseCommand } from "./src/config.ts";
 import { helpText } from "./src/config_flags.ts";
 import { UploadQuota } from "./src/handlers/upload_quota.ts";
-import { Logger } from "./src/log.ts";
+import { escapeControl, Logger } from "./src/log.ts";
 import { startServer } from "./src/server/server.ts";
 import { bannerFields, prepare, StartupError } from "./src/startup.ts";
 import { VERSION } from "./src/version.ts";
@@ -78,7 +78,7 @@ if (import.meta.main) {
     await main(Deno.args);
   } catch (error) {
     if (error instanceof ConfigError || error instanceof StartupError) {
-      console.error(`bastion: ${error.message}`);
+      console.error(`bastion: ${escapeControl(error.message)}`);
     } else {
       console.error(`bastion: start-up failed: ${(error as Error)?.name ?? "Error"}`);
     }

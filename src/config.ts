@@ -6,6 +6,7 @@
 import { resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { FLAGS } from "./config_flags.ts";
+import { escapeControl } from "./log.ts";
 import { parseDuration, parseSize } from "./units.ts";
 
 /** A token bucket: `rate` tokens per second, at most `burst` stored. */
@@ -77,6 +78,10 @@ export type Command =
 /** A bad flag or value: one line for the user, exit code 2. */
 export class ConfigError extends Error {
   override name = "ConfigError";
+
+  constructor(message: string) {
+    super(escapeControl(message));
+  }
 }
 
 const MAX_DURATION_MS = 3_600_000;
@@ -165,7 +170,7 @@ function _buildConfig(values: Values): Config {
     cert: str("cert"),
     key: str("key"),
     root,
-    uploadDir: resolve(root, str("upload-dir") ?? "uploads"),
+    uploadDir: str("upload-dir") === null ? resolve(root, "uploads") : resolve(str("upload-dir")!),
     profile: _choice("profile", str("profile")!, ["seed", "web"]),
     types: _types(list("type")),
     attachments: new Set(list("attachment").map((ext) => _extension("attachment", ext))),

@@ -208,6 +208,25 @@ function _textValue(value: unknown): string {
   return JSON.stringify(value);
 }
 
+/**
+ * Escapes control characters (`\n` → `\x0a`) so that text stays on one line;
+ * everything else is kept.
+ *
+ * @example
+ * ```ts
+ * import { escapeControl } from "./log.ts";
+ * escapeControl("a\nb"); // "a\\x0ab"
+ * ```
+ */
+export function escapeControl(text: string): string {
+  let out = "";
+  for (const char of text) {
+    const code = char.charCodeAt(0);
+    out += code < 32 || code === 127 ? `\\x${code.toString(16).padStart(2, "0")}` : char;
+  }
+  return out;
+}
+
 async function _writeAll(
   out: { write(bytes: Uint8Array): Promise<number> },
   bytes: Uint8Array,

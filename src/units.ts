@@ -28,7 +28,7 @@ const DURATION_UNITS: Record<string, number> = {
  * ```
  */
 export function parseSize(text: string): number | null {
-  const match = /^(\d+)\s*([A-Za-z]*)$/.exec(text.trim());
+  const match = /^(\d+)[ \t]*([A-Za-z]*)$/.exec(text.replace(/^[ \t]+|[ \t]+$/g, ""));
   if (!match) return null;
   const unit = SIZE_UNITS[match[2].toUpperCase()];
   if (unit === undefined) return null;
@@ -47,7 +47,7 @@ export function parseSize(text: string): number | null {
  * ```
  */
 export function parseDuration(text: string): number | null {
-  const match = /^(\d+)\s*(ms|s|m)$/.exec(text.trim());
+  const match = /^(\d+)[ \t]*(ms|s|m)$/.exec(text.replace(/^[ \t]+|[ \t]+$/g, ""));
   if (!match) return null;
   const value = Number(match[1]) * DURATION_UNITS[match[2]];
   return Number.isSafeInteger(value) ? value : null;

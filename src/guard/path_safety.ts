@@ -33,6 +33,7 @@ export function decodePath(rawPath: string): SafePath {
   let length = 0;
   for (let i = 0; i < rawPath.length; i++) {
     let byte = rawPath.charCodeAt(i);
+    if (byte > 126) throw badRequest("Non-ASCII character in path");
     if (byte === 37) {
       byte = _hexPair(rawPath, i + 1);
       if (byte === 47 || byte === 92) throw _traversal("Encoded slash in path");

@@ -37,6 +37,7 @@ const State = {
   TrailerLine: 6,
   TrailerLF: 7,
   Done: 8,
+  SizeSpace: 9,
 } as const;
 type State = typeof State[keyof typeof State];
 
@@ -44,6 +45,8 @@ const CR = 13;
 const LF = 10;
 const MAX_SIZE_DIGITS = 15;
 const MAX_EXTENSION = 1024;
+/** Extensions of all chunks together: keeps a small body from costing a lot of wire. */
+const MAX_EXTENSION_TOTAL = 64 * 1024;
 
 /**
  * Decodes a chunked body fed in pieces.
@@ -62,6 +65,7 @@ export class ChunkedDecoder {
   #digits = 0;
   #size = 0;
   #extension = 0;
+  #extensionTotal = 0;
   #total = 0;
   #trailerBytes = 0;
   #trailerFields = 0;
@@ -105,11 +109,16 @@ export class ChunkedDecoder {
     switch (this.#state) {
       case State.Size:
         return this.#sizeByte(byte);
+      case State.SizeSpace:
+        if (byte === 59) this.#state = State.Extension;
+        else if (byte === CR) this.#state = State.SizeLF;
+        else if (byte !== 32 && byte !== 9) throw badRequest(`Invalid chunk size: byte ${byte}`);
+        return this.#countExtension();
       case State.Extension:
         if (byte === CR) this.#state = State.SizeLF;
         else if (byte === LF || byte < 9 || (byte > 9 && byte < 32) || byte === 127) {
           throw badRequest("Invalid chunk extension");
-        } else if (++this.#extension > MAX_EXTENSION) throw badRequest("Chunk extension too long");
+        } else this.#countExtension();
         return;
       case State.SizeLF:
         if (byte !== LF) throw badRequest("Invalid chunk size line");
@@ -138,8 +147,15 @@ export class ChunkedDecoder {
     }
     if (this.#digits === 0) throw badRequest(`Invalid chunk size: byte ${byte}`);
     if (byte === CR) this.#state = State.SizeLF;
-    else if (byte === 59 || byte === 32 || byte === 9) this.#state = State.Extension;
+    else if (byte === 59) this.#state = State.Extension;
+    else if (byte === 32 || byte === 9) this.#state = State.SizeSpace;
     else throw badRequest(`Invalid chunk size: byte ${byte}`);
+  }
+
+  #countExtension(): void {
+    if (++this.#extension > MAX_EXTENSION || ++this.#extensionTotal > MAX_EXTENSION_TOTAL) {
+      throw badRequest("Chunk extension too long");
+    }
   }
 
   #startData(): void {

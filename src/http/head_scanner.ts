@@ -121,7 +121,8 @@ export class HeadScanner {
   }
 
   #checkPartial(length: number): number {
-    if (!this.#requestLineDone && this.#targetLength(length) > this.#limits.maxUri) {
+    // #pos stops at a CR whose LF has not arrived: the CR is not part of the target.
+    if (!this.#requestLineDone && this.#targetLength(this.#pos) > this.#limits.maxUri) {
       throw _uriTooLong();
     }
     if (length > this.#limits.maxHead) throw _tooLarge("Request head too large");

@@ -153,7 +153,8 @@ function _framing(fields: [string, string][], version: string): BodyFraming {
   if (lengths.length === 0) return { kind: "none" };
   if (lengths.length > 1) throw badRequest("Several Content-Length values");
   if (!/^\d+$/.test(lengths[0])) throw badRequest("Invalid Content-Length");
-  const length = lengths[0].length > 16 ? Number.MAX_SAFE_INTEGER : Number(lengths[0]);
+  const digits = lengths[0].replace(/^0+(?=\d)/, "");
+  const length = digits.length > 16 ? Number.MAX_SAFE_INTEGER : Number(digits);
   return length === 0 ? { kind: "none" } : { kind: "length", length };
 }
 
@@ -189,7 +190,7 @@ function _expectContinue(fields: [string, string][], version: string): boolean {
   const expect = fieldValues(fields, "expect");
   if (expect.length === 0) return false;
   if (expect.length > 1 || expect[0].toLowerCase() !== "100-continue") {
-    throw new HttpError(417, "Unsupported expectation");
+    throw new HttpError(417, "Unsupported expectation", { close: true });
   }
   return version === "HTTP/1.1";
 }

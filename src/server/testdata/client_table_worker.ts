@@ -1,3 +1,4 @@
+/// <reference lib="deno.worker" />
 // Opens `rounds` connections on a shared ClientTable from a second thread,
 // starting at the same moment as the test's own loop.
 import { ClientTable } from "../client_table.ts";

@@ -1,0 +1,128 @@
+import { assertEquals, assertThrows, assertTrue } from "../../tests/_assert.ts";
+import { parseCommand } from "../config.ts";
+import { HttpError } from "../http/http_error.ts";
+import { isValidAuthority } from "../http/request.ts";
+import { HostAllowList } from "./host_allow.ts";
+
+const hosts = new HostAllowList({
+  boundHost: "127.0.0.1",
+  boundPort: 8080,
+  allowed: ["example.com", "*.example.org", "[2001:db8::1]"],
+});
+
+const ALLOWED = [
+  "localhost",
+  "localhost:8080",
+  "LOCALHOST",
+  "LocalHost:8080",
+  "localhost:",
+  "127.0.0.1",
+  "127.0.0.1:8080",
+  "[::1]",
+  "[::1]:8080",
+  "example.com",
+  "EXAMPLE.COM:8080",
+  "a.example.org",
+  "A.B.Example.Org:8080",
+  "[2001:db8::1]",
+  "[2001:DB8::1]:8080",
+];
+
+const REFUSED = [
+  "localhost:80",
+  "localhost:8081",
+  "localhost:0",
+  "127.0.0.1:80",
+  "[::1]:8081",
+  "127.0.0.2",
+  "localhost.",
+  "localhost.localdomain",
+  "example.net",
+  "www.example.com",
+  "example.com:443",
+  "example.org",
+  ".example.org",
+  "badexample.org",
+  "a.example.org.evil.net",
+  "example.org.evil.net",
+  "a.example.org:9090",
+  "[::2]",
+  "[0:0:0:0:0:0:0:1]",
+  "0.0.0.0",
+  "evil.com",
+];
+
+for (const authority of ALLOWED) {
+  Deno.test(`HostAllowList allows ${authority}`, () => {
+    assertTrue(hosts.allows(authority));
+    hosts.check(authority);
+  });
+}
+
+for (const authority of REFUSED) {
+  Deno.test(`HostAllowList refuses ${authority} with 403`, () => {
+    assertEquals(hosts.allows(authority), false);
+    const error = assertThrows(() => hosts.check(authority));
+    assertTrue(error instanceof HttpError);
+    assertEquals([error.status, error.reason, error.close], [403, "host", false]);
+  });
+}
+
+Deno.test("HostAllowList allows the bound host and port", () => {
+  const list = new HostAllowList({ boundHost: "files.lan", boundPort: 9000 });
+  assertTrue(list.allows("files.lan:9000"));
+  assertTrue(list.allows("Files.LAN"));
+  assertTrue(list.allows("localhost:9000"));
+  assertEquals(list.allows("localhost:8080"), false);
+  assertEquals(list.allows("other.lan"), false);
+});
+
+Deno.test("HostAllowList brackets a bound IPv6 address", () => {
+  const list = new HostAllowList({ boundHost: "::", boundPort: 8080 });
+  assertTrue(list.allows("[::]:8080"));
+  assertTrue(list.allows("[::1]"));
+  assertEquals(list.allows("::"), false);
+});
+
+Deno.test("HostAllowList allows 0.0.0.0 only when bound to it", () => {
+  const list = new HostAllowList({ boundHost: "0.0.0.0", boundPort: 80 });
+  assertTrue(list.allows("0.0.0.0"));
+  assertTrue(list.allows("0.0.0.0:80"));
+  assertEquals(list.allows("192.168.1.10"), false);
+});
+
+Deno.test("HostAllowList uses the real port when 0 was asked for", () => {
+  const list = new HostAllowList({ boundHost: "127.0.0.1", boundPort: 41234 });
+  assertTrue(list.allows("127.0.0.1:41234"));
+  assertEquals(list.allows("127.0.0.1:0"), false);
+});
+
+Deno.test("HostAllowList matches --allowed-host entries case-insensitively via Config", () => {
+  const command = parseCommand([
+    "--allowed-host",
+    "Files.Example.COM",
+    "--allowed-host",
+    "*.CDN.net",
+  ]);
+  if (command.kind !== "run") throw new Error("Expected a run command");
+  const list = new HostAllowList({
+    boundHost: command.config.host,
+    boundPort: command.config.port,
+    allowed: command.config.allowedHosts,
+  });
+  assertTrue(list.allows("files.example.com"));
+  assertTrue(list.allows("FILES.EXAMPLE.COM:8080"));
+  assertTrue(list.allows("Edge.cdn.NET"));
+  assertEquals(list.allows("cdn.net"), false);
+});
+
+Deno.test("isValidAuthority() accepts host[:port] and refuses userinfo and bad ports", () => {
+  for (const ok of ["a", "a.b", "a:1", "a:65535", "[::1]", "[::1]:80", "a%20b", "a:"]) {
+    assertTrue(isValidAuthority(ok), ok);
+  }
+  for (
+    const bad of ["", ":80", "a:65536", "a:123456", "u@a", "a b", "a/b", "[::1", "a:80:80", "a:x"]
+  ) {
+    assertEquals(isValidAuthority(bad), false, bad);
+  }
+});
