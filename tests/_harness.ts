@@ -77,7 +77,7 @@ export async function makeRoot(options: Pick<StartOptions, "files" | "copyResour
  * banner shows the bound port.
  */
 export async function startBastion(options: StartOptions = {}): Promise<Bastion> {
-  const { root, uploads } = await makeRoot(options);
+  const { base, root, uploads } = await makeRoot(options);
   const permissions = options.permissions ?? [
     "--allow-net",
     `--allow-read=${[root, ...(options.extraRead ?? [])].join(",")}`,
@@ -93,7 +93,12 @@ export async function startBastion(options: StartOptions = {}): Promise<Bastion>
   ], options.env);
   const banner = (await process.waitForLog(BANNER)).match(BANNER)!;
   const port = Number(banner[1] ?? banner[2]);
-  return { ...process, port, root, uploads };
+  const stop = async (signal?: Deno.Signal) => {
+    const status = await process.stop(signal);
+    await Deno.remove(base, { recursive: true }).catch(() => {});
+    return status;
+  };
+  return { ...process, stop, port, root, uploads };
 }
 
 /** Spawns bastion without waiting for anything (for start-up error tests). */
@@ -251,6 +256,7 @@ export class RawClient {
   }
 
   close(): void {
+    this.#pendingRead?.catch(() => {});
     try {
       this.conn.close();
     } catch { /* already closed */ }

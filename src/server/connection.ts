@@ -20,6 +20,11 @@ import { SocketReader } from "./socket_reader.ts";
 /** What the connection is waiting for; it decides what a passed deadline means. */
 type Phase = "fresh" | "idle" | "head" | "body" | "busy" | "write" | "closed";
 
+/** Releases a response's stream (a file handle) that will not be sent. */
+function _release(response: HttpResponse): void {
+  if (response.body !== null && !(response.body instanceof Uint8Array)) response.body.close();
+}
+
 /** One answered (or refused) request, for the logs. */
 interface Outcome {
   /** The parsed head, when there was one (for the log, HEAD and the version). */
@@ -176,29 +181,39 @@ export class Connection implements Expiring {
         },
       };
       const response = await this.#ctx.app.handle(exchange);
-      const close = await this.#finishBody(body, request.expectContinue && !continueSent);
-      return { head, request, response, error: null, close, requestId, started };
+      try {
+        const close = await this.#finishBody(body, request.expectContinue && !continueSent);
+        return { head, request, response, error: null, close, requestId, started };
+      } catch (error) {
+        _release(response);
+        throw error;
+      }
     } catch (error) {
       if (this.#phase === "closed") throw error;
-      const outcome = this.#failure(error, head, requestId, started);
-      outcome.request = request;
+      let outcome = this.#failure(error, head, requestId, started);
       if (!outcome.close && body?.pending) {
-        outcome.close = await this.#finishBody(body, request!.expectContinue && !continueSent);
+        try {
+          outcome.close = await this.#finishBody(body, request!.expectContinue && !continueSent);
+        } catch (framingError) {
+          if ((this.#phase as Phase) === "closed") throw framingError;
+          outcome = this.#failure(framingError, head, requestId, started);
+        }
       }
+      outcome.request = request;
       return outcome;
     }
   }
 
-  /** Reads what is left of a body so the connection can be reused; `true` means close instead. */
+  /**
+   * Reads what is left of a body so the connection can be reused: `true`
+   * means close instead. A framing error in the rest (bad chunk, too large)
+   * is thrown, so that it, not the handler's answer, is what the client gets.
+   */
   async #finishBody(body: BodyReader, awaitingContinue: boolean): Promise<boolean> {
     if (!body.pending) return false;
     if (awaitingContinue) return true;
-    try {
-      await body.discard();
-      return false;
-    } catch {
-      return true;
-    }
+    await body.discard();
+    return false;
   }
 
   #failure(error: unknown, head: RequestHead | null, requestId: string, started: number): Outcome {
