@@ -18,6 +18,9 @@ async function main(args: string[]): Promise<void> {
   if (command.kind === "help") return console.log(helpText());
   if (command.kind === "version") return console.log(`bastion ${VERSION}`);
   const { config } = command;
+  if (config.workers > 1) {
+    throw new StartupError("--workers above 1 is not available yet: run one process per core");
+  }
   const prepared = await prepare(config);
   const log = new Logger({ format: config.logFormat, level: config.logLevel });
   const shared = {
