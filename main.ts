@@ -7,6 +7,7 @@ import { ConfigError, parseCommand } from "./src/config.ts";
 import { helpText } from "./src/config_flags.ts";
 import { UploadQuota } from "./src/handlers/upload_quota.ts";
 import { escapeControl, Logger } from "./src/log.ts";
+import { ClientTable } from "./src/server/client_table.ts";
 import { startServer } from "./src/server/server.ts";
 import { bannerFields, prepare, StartupError } from "./src/startup.ts";
 import { VERSION } from "./src/version.ts";
@@ -25,6 +26,7 @@ async function main(args: string[]): Promise<void> {
   const log = new Logger({ format: config.logFormat, level: config.logLevel });
   const shared = {
     quota: UploadQuota.create(config.uploadQuota, prepared.uploadBytes),
+    clients: ClientTable.create(Math.max(16_384, 4 * config.maxConnections)),
   };
   const server = _listen(() => startServer({ config, log, prepared, shared }), config);
   const banner = bannerFields(config, server.addr);

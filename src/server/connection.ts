@@ -36,6 +36,8 @@ interface Outcome {
   close: boolean;
   requestId: string;
   started: number;
+  /** The client's address (the socket peer, or behind a trusted proxy the forwarded one). */
+  client: string;
 }
 
 /**
@@ -52,7 +54,8 @@ export class Connection implements Expiring {
   #conn: Deno.Conn;
   #ctx: ServerContext;
   #tag: string;
-  #client: string;
+  /** The socket peer's address. */
+  #peer: string;
   #reader: SocketReader;
   #scanner: HeadScanner;
   #phase: Phase = "fresh";
@@ -66,7 +69,7 @@ export class Connection implements Expiring {
     this.#ctx = ctx;
     this.#tag = `w${ctx.workerId}#c${id}`;
     const remote = conn.remoteAddr as Deno.NetAddr;
-    this.#client = remote.hostname ?? "-";
+    this.#peer = remote.hostname ?? "-";
     const { config } = ctx;
     this.#reader = new SocketReader(conn, { maxSize: Math.max(65536, config.maxHead + 1024) });
     this.#scanner = new HeadScanner(config);
@@ -102,6 +105,21 @@ export class Connection implements Expiring {
     } catch { /* already closed */ }
   }
 
+  /** Answers `error` (a 503 at admission) without reading anything, then closes. */
+  async refuse(error: HttpError): Promise<void> {
+    this.#ctx.sweeper.add(this);
+    try {
+      const outcome = this.#failure(error, null, this.#ctx.common.requestId(undefined), 0);
+      outcome.started = performance.now();
+      await this.#send(outcome, true);
+    } catch {
+      /* the client went away */
+    } finally {
+      this.close();
+      this.#ctx.sweeper.delete(this);
+    }
+  }
+
   expire(): void {
     const phase = this.#phase;
     if (phase === "head" || phase === "body") {
@@ -122,6 +140,9 @@ export class Connection implements Expiring {
       if (this.#phase === "closed") return false;
       outcome = this.#failure(error, null, this.#ctx.common.requestId(undefined), started);
     }
+    if (outcome.error?.reason && this.#ctx.admission.strike(outcome.client, outcome.error.reason)) {
+      outcome.close = true;
+    }
     const keepAlive = !outcome.close && outcome.request?.keepAlive === true &&
       !this.#ctx.draining() &&
       ++this.#served < this.#ctx.config.maxRequestsPerConnection;
@@ -140,7 +161,10 @@ export class Connection implements Expiring {
         end = this.#scanner.scan(this.#reader.buffered(), this.#reader.length);
       } catch (error) {
         const requestId = this.#ctx.common.requestId(undefined);
-        await this.#send(this.#failure(error, null, requestId, performance.now()), true);
+        const outcome = this.#failure(error, null, requestId, performance.now());
+        this.#ctx.admission.takeToken(this.#peer);
+        if (outcome.error?.reason) this.#ctx.admission.strike(this.#peer, outcome.error.reason);
+        await this.#send(outcome, true);
         return false;
       }
       if (end >= 0) {
@@ -157,10 +181,19 @@ export class Connection implements Expiring {
     let head: RequestHead;
     try {
       head = parseHead(this.#reader.buffered(), this.#scanner.headStart, end);
+    } catch (error) {
+      this.#ctx.admission.takeToken(this.#peer);
+      throw error;
     } finally {
       this.#reader.consume(end);
     }
     this.#arm("busy");
+    const client = this.#ctx.proxies.clientAddress(this.#peer, head.fields);
+    if (this.#ctx.admission.banned(client)) {
+      this.close();
+      throw new Error("Banned client");
+    }
+    const retryAfter = this.#ctx.admission.takeToken(client);
     const requestId = this.#ctx.common.requestId(fieldValue(head.fields, "x-request-id"));
     let request: Request | null = null;
     let body: BodyReader | null = null;
@@ -168,6 +201,12 @@ export class Connection implements Expiring {
     try {
       this.#current = head;
       request = interpretHead(head);
+      if (retryAfter > 0) {
+        throw new HttpError(429, "Too many requests", {
+          reason: "rate",
+          headers: [["Retry-After", String(retryAfter)]],
+        });
+      }
       body = new BodyReader(this.#bodySource(), request.body, this.#ctx.bodyLimits);
       const exchange = {
         request,
@@ -183,20 +222,20 @@ export class Connection implements Expiring {
       const response = await this.#ctx.app.handle(exchange);
       try {
         const close = await this.#finishBody(body, request.expectContinue && !continueSent);
-        return { head, request, response, error: null, close, requestId, started };
+        return { head, request, response, error: null, close, requestId, started, client };
       } catch (error) {
         _release(response);
         throw error;
       }
     } catch (error) {
       if (this.#phase === "closed") throw error;
-      let outcome = this.#failure(error, head, requestId, started);
+      let outcome = this.#failure(error, head, requestId, started, client);
       if (!outcome.close && body?.pending) {
         try {
           outcome.close = await this.#finishBody(body, request!.expectContinue && !continueSent);
         } catch (framingError) {
           if ((this.#phase as Phase) === "closed") throw framingError;
-          outcome = this.#failure(framingError, head, requestId, started);
+          outcome = this.#failure(framingError, head, requestId, started, client);
         }
       }
       outcome.request = request;
@@ -216,7 +255,13 @@ export class Connection implements Expiring {
     return false;
   }
 
-  #failure(error: unknown, head: RequestHead | null, requestId: string, started: number): Outcome {
+  #failure(
+    error: unknown,
+    head: RequestHead | null,
+    requestId: string,
+    started: number,
+    client = this.#peer,
+  ): Outcome {
     if (!(error instanceof HttpError)) {
       this.#ctx.log.error("request failed", { conn: this.#tag, error: String(error) });
       error = new HttpError(500, "Internal server error", { close: true });
@@ -231,6 +276,7 @@ export class Connection implements Expiring {
       close: httpError.close,
       requestId,
       started,
+      client,
     };
   }
 
@@ -303,6 +349,8 @@ export class Connection implements Expiring {
     const requestId = this.#ctx.common.requestId(undefined);
     const error = new HttpError(408, "Request timeout", { close: true, reason: "timeout" });
     const head = phase === "body" ? this.#current : null;
+    // Only a partial head counts towards a ban; a stalled body does not (SPEC §6).
+    if (phase === "head") this.#ctx.admission.strike(this.#peer, "timeout");
     this.#send(this.#failure(error, head, requestId, performance.now()), true)
       .catch(() => {})
       .finally(() => this.close());
@@ -314,7 +362,7 @@ export class Connection implements Expiring {
     const status = outcome.response.status;
     this.#ctx.log.access({
       tag: this.#tag,
-      client: this.#client,
+      client: outcome.client,
       requestLine: sanitizeForLog(requestLine),
       status,
       bytes,
@@ -324,7 +372,7 @@ export class Connection implements Expiring {
     if (error?.reason) {
       this.#ctx.log.security(error.reason, {
         conn: this.#tag,
-        client: this.#client,
+        client: outcome.client,
         status,
         request: requestLine,
         detail: error.message,

@@ -6,7 +6,9 @@
 import type { Config } from "../config.ts";
 import type { App } from "../handlers/app.ts";
 import type { BodyLimits } from "../http/body_reader.ts";
+import type { TrustedProxies } from "../guard/trust_proxy.ts";
 import type { Logger } from "../log.ts";
+import type { Admission } from "./admission.ts";
 import type { CommonHeaders } from "./common_headers.ts";
 import type { DeadlineSweeper } from "./deadlines.ts";
 
@@ -19,6 +21,10 @@ export interface ServerContext {
   common: CommonHeaders;
   bodyLimits: BodyLimits;
   workerId: number;
+  /** Caps, rate limit and bans, shared by all workers. */
+  admission: Admission;
+  /** Who the client is behind a trusted proxy. */
+  proxies: TrustedProxies;
   /** True once shutdown began: responses then carry `Connection: close`. */
   draining(): boolean;
 }

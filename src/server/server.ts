@@ -9,7 +9,12 @@ import { App } from "../handlers/app.ts";
 import { HostAllowList } from "../guard/host_allow.ts";
 import { BearerAuth } from "../guard/upload_auth.ts";
 import type { UploadQuota } from "../handlers/upload_quota.ts";
+import { TrustedProxies } from "../guard/trust_proxy.ts";
+import { HttpError } from "../http/http_error.ts";
 import type { Logger } from "../log.ts";
+import { Admission } from "./admission.ts";
+import type { ClientTable } from "./client_table.ts";
+import { PoolStatus } from "./pool_status.ts";
 import type { Prepared } from "../startup.ts";
 import { CommonHeaders } from "./common_headers.ts";
 import { Connection } from "./connection.ts";
@@ -34,7 +39,7 @@ export interface ServerOptions {
   /** What start-up found. */
   prepared: Prepared;
   /** State shared with the other workers. */
-  shared: { quota: UploadQuota };
+  shared: { quota: UploadQuota; clients: ClientTable };
   /** @default 1 */
   workerId?: number;
 }
@@ -62,6 +67,17 @@ export function startServer(options: ServerOptions): RunningServer {
     allowed: config.allowedHosts,
   });
   let draining = false;
+  const admission = new Admission({
+    table: options.shared.clients,
+    maxConnections: config.maxConnections,
+    maxConnectionsPerIp: config.maxConnectionsPerIp,
+    queue: config.queue,
+    queueTimeoutMs: config.queueTimeoutMs,
+    rateLimit: config.rateLimit,
+    ban: config.ban,
+    onBan: (client) =>
+      log.security("ban", { client, for: `${config.ban!.banMs}ms`, alert: "address banned" }),
+  });
   const context: ServerContext = {
     config,
     log,
@@ -88,9 +104,32 @@ export function startServer(options: ServerOptions): RunningServer {
     },
     workerId: options.workerId ?? 1,
     draining: () => draining,
+    admission,
+    proxies: new TrustedProxies(config.trustProxy),
   };
   const connections = new Set<Connection>();
-  const accepting = _acceptLoop(listener, context, connections, () => draining);
+  const pool = new PoolStatus(config.maxConnections, config.queue);
+  const poolChanged = () => {
+    const line = pool.update(admission.open, admission.queued);
+    if (line !== null) log.info(line);
+  };
+  const accepting = _acceptLoop(listener, () => draining, (conn, id) => {
+    const connection = new Connection(conn, id, context);
+    const peer = (conn.remoteAddr as Deno.NetAddr).hostname;
+    connections.add(connection);
+    admission.admit(peer).then(async (refusal) => {
+      if (refusal === null) {
+        poolChanged();
+        await connection.run();
+        admission.release(peer);
+        poolChanged();
+      } else if (refusal === "banned") {
+        connection.close();
+      } else {
+        await connection.refuse(_busy(refusal));
+      }
+    }).finally(() => connections.delete(connection));
+  }, log);
 
   return {
     addr,
@@ -120,11 +159,19 @@ function _listen(config: Config, prepared: Prepared): Deno.Listener {
   return Deno.listenTls({ ...address, ...prepared.tls, alpnProtocols: ["http/1.1"] });
 }
 
+/** 503 for a connection over a cap: Retry-After 5, then close (SPEC §6). */
+function _busy(refusal: string): HttpError {
+  return new HttpError(503, `Too many connections (${refusal})`, {
+    close: true,
+    headers: [["Retry-After", "5"]],
+  });
+}
+
 async function _acceptLoop(
   listener: Deno.Listener,
-  context: ServerContext,
-  connections: Set<Connection>,
   stopped: () => boolean,
+  accepted: (conn: Deno.Conn, id: number) => void,
+  log: Logger,
 ): Promise<void> {
   let nextId = 0;
   while (!stopped()) {
@@ -133,13 +180,11 @@ async function _acceptLoop(
       conn = await listener.accept();
     } catch (error) {
       if (stopped() || error instanceof Deno.errors.BadResource) return;
-      context.log.error("accept failed", { error: String(error) });
+      log.error("accept failed", { error: String(error) });
       await new Promise((resolve) => setTimeout(resolve, ACCEPT_RETRY_MS));
       continue;
     }
     (conn as Deno.TcpConn).setNoDelay?.(true);
-    const connection = new Connection(conn, ++nextId, context);
-    connections.add(connection);
-    connection.run().finally(() => connections.delete(connection));
+    accepted(conn, ++nextId);
   }
 }

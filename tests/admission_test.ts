@@ -1,0 +1,240 @@
+// Admission control over real sockets (SPEC §6): rate limit, bans, connection
+// caps with the wait queue, many source addresses, trusted proxies.
+import net from "node:net";
+import { assertEquals, assertTrue } from "./_assert.ts";
+import { get, RawClient, roundTrip, startBastion } from "./_harness.ts";
+
+const TRAVERSAL = "GET /../etc/passwd HTTP/1.1\r\nHost: localhost\r\n\r\n";
+
+/** Sends `request` from `localAddress` and returns everything until the server closes. */
+function fromAddress(port: number, localAddress: string, request: string): Promise<string> {
+  return new Promise((resolve) => {
+    let text = "";
+    const socket = net.connect(
+      { host: "127.0.0.1", port, localAddress },
+      () => socket.write(request),
+    );
+    socket.setTimeout(5000, () => socket.destroy());
+    socket.on("data", (chunk) => text += chunk.toString("latin1"));
+    socket.on("close", () => resolve(text));
+    socket.on("error", () => {});
+  });
+}
+
+function status(text: string): number {
+  return Number(/^HTTP\/1\.1 (\d{3})/.exec(text)?.[1] ?? 0);
+}
+
+Deno.test("the rate limit answers 429 with Retry-After once the burst is spent, and keeps the connection", async () => {
+  const server = await startBastion({ args: ["--rate-limit", "1/s:5", "--ban", "off"] });
+  try {
+    const client = await RawClient.connect(server.port);
+    for (let i = 0; i < 5; i++) {
+      await client.send(get("/"));
+      assertEquals((await client.response()).status, 200);
+    }
+    await client.send(get("/"));
+    const limited = await client.response();
+    assertEquals(limited.status, 429);
+    assertTrue(Number(limited.header("retry-after")) >= 1);
+    assertEquals(limited.header("connection"), undefined, "429 keeps the connection");
+    await client.send(get("/"));
+    assertEquals((await client.response()).status, 429, "a 429 took no token: still none left");
+    client.close();
+    await server.waitForLog(/reason=rate/);
+  } finally {
+    await server.stop();
+  }
+});
+
+Deno.test("concurrent requests get exactly the burst's worth of tokens", async () => {
+  const server = await startBastion({ args: ["--rate-limit", "1/s:40", "--ban", "off"] });
+  try {
+    const started = Date.now();
+    const clients = await Promise.all(
+      Array.from({ length: 8 }, () => RawClient.connect(server.port)),
+    );
+    await Promise.all(clients.map((client) => client.send(get("/").repeat(10))));
+    const statuses = (await Promise.all(clients.map(async (client) => {
+      const seen: number[] = [];
+      for (let i = 0; i < 10; i++) seen.push((await client.response()).status);
+      client.close();
+      return seen;
+    }))).flat();
+    const refills = Math.ceil((Date.now() - started) / 1000);
+    const ok = statuses.filter((code) => code === 200).length;
+    assertEquals(statuses.length, 80);
+    assertTrue(ok >= 40 && ok <= 40 + refills, `${ok} answered, burst 40 (+${refills} refilled)`);
+    assertEquals(statuses.filter((code) => code === 429).length, 80 - ok);
+  } finally {
+    await server.stop();
+  }
+});
+
+Deno.test("the Nth security rejection bans the address: new connections closed at once, one alert", async () => {
+  const server = await startBastion({ args: ["--ban", "3/60s:300s", "--rate-limit", "off"] });
+  try {
+    const client = await RawClient.connect(server.port);
+    for (let i = 0; i < 3; i++) {
+      await client.send(TRAVERSAL);
+      assertEquals((await client.response()).status, 403);
+    }
+    assertTrue(await client.closed(), "the connection that earned the ban is closed");
+    client.close();
+    for (let i = 0; i < 3; i++) {
+      const banned = await RawClient.connect(server.port);
+      await banned.send(get("/")).catch(() => {});
+      assertTrue(await banned.closed(), "closed without an answer");
+      assertEquals(banned.pending.length, 0, "no response bytes");
+      banned.close();
+    }
+    await server.waitForLog(/reason=ban/);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    assertEquals(server.stdout().match(/reason=ban/g)?.length, 1, "one alert per ban");
+    const other = await fromAddress(server.port, "127.0.0.2", get("/", "Connection: close\r\n"));
+    assertEquals(status(other), 200, "other addresses are not affected");
+  } finally {
+    await server.stop();
+  }
+});
+
+Deno.test("404, 405 and 415 do not count towards a ban", async () => {
+  const server = await startBastion({
+    args: ["--ban", "3/60s:300s", "--rate-limit", "off"],
+    files: { "style.css": "body {}" },
+  });
+  try {
+    const client = await RawClient.connect(server.port);
+    for (let i = 0; i < 4; i++) {
+      await client.send(
+        get("/missing.html") + get("/style.css") + "DELETE / HTTP/1.1\r\nHost: localhost\r\n\r\n",
+      );
+      assertEquals((await client.response()).status, 404);
+      assertEquals((await client.response()).status, 415);
+      assertEquals((await client.response()).status, 405);
+    }
+    await client.send(get("/"));
+    assertEquals((await client.response()).status, 200);
+    client.close();
+  } finally {
+    await server.stop();
+  }
+});
+
+Deno.test("over the per-address cap a connection gets 503 with Retry-After: 5 and is closed", async () => {
+  const server = await startBastion({ args: ["--max-connections-per-ip", "2"] });
+  try {
+    const held = [await RawClient.connect(server.port), await RawClient.connect(server.port)];
+    for (const client of held) {
+      await client.send(get("/"));
+      assertEquals((await client.response()).status, 200);
+    }
+    const third = await RawClient.connect(server.port);
+    const refused = await third.response();
+    assertEquals(refused.status, 503);
+    assertEquals(refused.header("retry-after"), "5");
+    assertTrue(await third.closed());
+    third.close();
+    const elsewhere = await fromAddress(
+      server.port,
+      "127.0.0.3",
+      get("/", "Connection: close\r\n"),
+    );
+    assertEquals(status(elsewhere), 200);
+    held[0].close();
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    assertEquals((await roundTrip(server.port, get("/"))).status, 200, "a freed slot is reused");
+    held[1].close();
+  } finally {
+    await server.stop();
+  }
+});
+
+Deno.test("over the global cap connections wait in a bounded FIFO queue, then get 503", async () => {
+  const server = await startBastion({
+    args: ["--max-connections", "2", "--queue", "1", "--queue-timeout", "600ms"],
+  });
+  try {
+    const held = [await RawClient.connect(server.port), await RawClient.connect(server.port)];
+    for (const client of held) {
+      await client.send(get("/"));
+      assertEquals((await client.response()).status, 200);
+    }
+    const queued = await RawClient.connect(server.port);
+    await queued.send(get("/"));
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    const overflow = await RawClient.connect(server.port);
+    const refused = await overflow.response();
+    assertEquals(refused.status, 503, "the queue is full: refused at once");
+    assertEquals(refused.header("retry-after"), "5");
+    overflow.close();
+    held[0].close();
+    assertEquals(
+      (await queued.response()).status,
+      200,
+      "the queued connection is served once a slot frees",
+    );
+    const waiting = await RawClient.connect(server.port);
+    const started = Date.now();
+    const timedOut = await waiting.response();
+    assertEquals(timedOut.status, 503, "the wait runs out");
+    assertTrue(Date.now() - started >= 400);
+    waiting.close();
+    queued.close();
+    held[1].close();
+    await server.waitForLog(/connections 2\/2/);
+  } finally {
+    await server.stop();
+  }
+});
+
+Deno.test("a flood from 3 000 distinct addresses keeps state bounded and the server serving", async () => {
+  const server = await startBastion({ args: ["--rate-limit", "1/s:1", "--ban", "off"] });
+  try {
+    for (let i = 0; i < 3000; i += 100) {
+      const batch = Array.from({ length: 100 }, (_, j) => {
+        const n = i + j + 1;
+        return fromAddress(
+          server.port,
+          `127.10.${n >> 8}.${n & 255}`,
+          get("/", "Connection: close\r\n"),
+        );
+      });
+      for (const reply of await Promise.all(batch)) {
+        assertEquals(status(reply), 200, `reply: ${JSON.stringify(reply.slice(0, 300))}`);
+      }
+    }
+    const status1 = await fromAddress(server.port, "127.10.0.1", get("/", "Connection: close\r\n"));
+    assertEquals(status(status1), 429, "an address's bucket is remembered");
+    const fresh = await fromAddress(server.port, "127.11.0.1", get("/", "Connection: close\r\n"));
+    assertEquals(status(fresh), 200);
+  } finally {
+    await server.stop();
+  }
+});
+
+Deno.test("X-Forwarded-For is ignored unless the peer is a trusted proxy", async () => {
+  const spoofed = (n: number) =>
+    get("/", `X-Forwarded-For: 203.0.113.${n}\r\nConnection: close\r\n`);
+  const direct = await startBastion({ args: ["--rate-limit", "1/s:3", "--ban", "off"] });
+  try {
+    const statuses = [];
+    for (let i = 0; i < 5; i++) statuses.push((await roundTrip(direct.port, spoofed(i))).status);
+    assertEquals(statuses.slice(0, 3), [200, 200, 200]);
+    assertEquals(statuses.slice(3), [429, 429], "spoofing does not escape the rate limit");
+    await direct.waitForLog(/INFO w1#c\d+ 127\.0\.0\.1 "GET \//);
+  } finally {
+    await direct.stop();
+  }
+  const proxied = await startBastion({
+    args: ["--rate-limit", "1/s:3", "--ban", "off", "--trust-proxy", "127.0.0.1/32"],
+  });
+  try {
+    for (let i = 0; i < 5; i++) {
+      assertEquals((await roundTrip(proxied.port, spoofed(i))).status, 200);
+    }
+    await proxied.waitForLog(/INFO w1#c\d+ 203\.0\.113\.4 "GET \//);
+  } finally {
+    await proxied.stop();
+  }
+});
