@@ -111,3 +111,50 @@ Deno.test("plain HTTP responses carry no HSTS header", async () => {
     await server.stop();
   }
 });
+
+Deno.test("over TLS, a partial head gets 408; a client that never handshakes keeps its slot counted", async () => {
+  const tls = await selfSigned();
+  const server = await startBastion({
+    args: [
+      "--cert",
+      tls.cert,
+      "--key",
+      tls.key,
+      "--header-timeout",
+      "300ms",
+      "--max-connections-per-ip",
+      "1",
+      "--rate-limit",
+      "off",
+    ],
+    extraRead: [tls.cert, tls.key],
+  });
+  try {
+    const caCert = await Deno.readTextFile(tls.cert);
+    const partial = await tlsRequest(server.port, caCert, "GET / HTTP/1.1\r\nHost: local");
+    assertMatch(partial, /^HTTP\/1\.1 408 /);
+    const silent = await Deno.connect({ hostname: "127.0.0.1", port: server.port });
+    await new Promise((resolve) => setTimeout(resolve, 800));
+    const refused = await tlsRequest(
+      server.port,
+      caCert,
+      "GET / HTTP/1.1\r\nHost: localhost\r\n\r\n",
+    );
+    assertMatch(
+      refused,
+      /^HTTP\/1\.1 503 /,
+      `the silent socket still holds the only slot: ${refused.slice(0, 100)}`,
+    );
+    silent.close();
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    const served = await tlsRequest(
+      server.port,
+      caCert,
+      "GET / HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n",
+    );
+    assertMatch(served, /^HTTP\/1\.1 200 /, "the slot is freed once the client goes away");
+  } finally {
+    await server.stop();
+    await Deno.remove(tls.dir, { recursive: true });
+  }
+});

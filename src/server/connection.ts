@@ -61,6 +61,8 @@ export class Connection implements Expiring {
   #phase: Phase = "fresh";
   #served = 0;
   #headEnd = 0;
+  /** A TLS handshake still under way, or `null`. */
+  #handshake: Promise<void> | null = null;
   /** The request being answered, for a 408 sent while its body is read. */
   #current: RequestHead | null = null;
 
@@ -73,6 +75,12 @@ export class Connection implements Expiring {
     const { config } = ctx;
     this.#reader = new SocketReader(conn, { maxSize: Math.max(65536, config.maxHead + 1024) });
     this.#scanner = new HeadScanner(config);
+    if ("handshake" in conn) {
+      this.#handshake = (conn as Deno.TlsConn).handshake().then(
+        () => void (this.#handshake = null),
+        () => void (this.#handshake = null),
+      );
+    }
   }
 
   /** Whether the connection waits between requests (safe to close at shutdown). */
@@ -100,9 +108,16 @@ export class Connection implements Expiring {
     if (this.#phase === "closed") return;
     this.#phase = "closed";
     this.deadline = Infinity;
-    try {
-      this.#conn.close();
-    } catch { /* already closed */ }
+    // Deno 2.9 cannot close a TLS socket mid-handshake (the close waits for the
+    // handshake), and closing would cancel the read that holds the slot: wait
+    // for the handshake to end, so the socket stays counted until it is gone.
+    const close = () => {
+      try {
+        this.#conn.close();
+      } catch { /* already closed */ }
+    };
+    if (this.#handshake === null) close();
+    else this.#handshake.then(close);
   }
 
   /** Answers `error` (a 503 at admission) without reading anything, then closes. */
@@ -171,7 +186,7 @@ export class Connection implements Expiring {
         this.#headEnd = end;
         return null;
       }
-      if (!(await this.#reader.fill())) return false;
+      if (!(await this.#reader.fill()) || this.#phase === "closed") return false;
       if (this.#phase !== "head") this.#arm("head");
     }
   }
@@ -325,6 +340,7 @@ export class Connection implements Expiring {
       fill: async () => {
         this.#arm("body");
         const more = await reader.fill();
+        if (this.#phase === "closed") throw new Deno.errors.BadResource("Connection closed");
         this.#arm("busy");
         return more;
       },
