@@ -3,12 +3,13 @@
  * @module
  */
 
-import { ConfigError, parseCommand } from "./src/config.ts";
+import { type Config, ConfigError, parseCommand } from "./src/config.ts";
 import { helpText } from "./src/config_flags.ts";
 import { UploadQuota } from "./src/handlers/upload_quota.ts";
 import { escapeControl, Logger } from "./src/log.ts";
 import { ClientTable } from "./src/server/client_table.ts";
 import { startServer } from "./src/server/server.ts";
+import { inWorker, reusePortUnavailable, runWorker, WorkerPool } from "./src/server/workers.ts";
 import { bannerFields, prepare, StartupError } from "./src/startup.ts";
 import { VERSION } from "./src/version.ts";
 
@@ -18,18 +19,40 @@ async function main(args: string[]): Promise<void> {
   const command = parseCommand(args);
   if (command.kind === "help") return console.log(helpText());
   if (command.kind === "version") return console.log(`bastion ${VERSION}`);
-  const { config } = command;
+  let { config } = command;
   if (config.workers > 1) {
-    throw new StartupError("--workers above 1 is not available yet: run one process per core");
+    const unavailable = reusePortUnavailable();
+    if (unavailable !== null) throw new StartupError(unavailable);
+    if (config.port === 0) config = { ...config, port: _freePort(config.host) };
   }
   const prepared = await prepare(config);
-  const log = new Logger({ format: config.logFormat, level: config.logLevel });
+  // With workers, the main thread logs as w0; each worker logs as itself.
+  const log = new Logger({
+    format: config.logFormat,
+    level: config.logLevel,
+    worker: config.workers > 1 ? 0 : 1,
+  });
   const shared = {
     quota: UploadQuota.create(config.uploadQuota, prepared.uploadBytes),
     clients: ClientTable.create(Math.max(16_384, 4 * config.maxConnections)),
   };
-  const server = _listen(() => startServer({ config, log, prepared, shared }), config);
-  const banner = bannerFields(config, server.addr);
+  const server = await _listen(config, async () => {
+    if (config.workers === 1) return startServer({ config, log, prepared, shared });
+    const pool = new WorkerPool({
+      module: new URL(import.meta.url),
+      config,
+      prepared,
+      shared,
+      log,
+    });
+    return { addr: await pool.start(), shutdown: () => pool.shutdown() };
+  });
+  const module = new URL(import.meta.url);
+  const banner = bannerFields(
+    config,
+    server.addr,
+    module.protocol === "file:" ? module.pathname : null,
+  );
   if (config.logFormat === "json") log.always("bastion started", banner);
   else {
     log.always(
@@ -50,21 +73,31 @@ async function main(args: string[]): Promise<void> {
   });
 }
 
-function _listen<T>(start: () => T, config: { host: string; port: number }): T {
+/** Starts listening; bind failures (also those a worker reports by name) become one line. */
+async function _listen<T>(config: Config, start: () => Promise<T> | T): Promise<T> {
   try {
-    return start();
+    return await start();
   } catch (error) {
-    if (error instanceof Deno.errors.AddrInUse) {
+    const name = (error as Error)?.name;
+    if (name === "AddrInUse") {
       throw new StartupError(`Port ${config.port} on ${config.host} is already in use`);
     }
-    if (error instanceof Deno.errors.NotCapable || error instanceof Deno.errors.PermissionDenied) {
+    if (name === "NotCapable" || name === "PermissionDenied") {
       throw new StartupError(`Cannot listen on ${config.host}:${config.port}: permission denied`);
     }
-    if (error instanceof Deno.errors.AddrNotAvailable) {
+    if (name === "AddrNotAvailable") {
       throw new StartupError(`Cannot listen on ${config.host}: address not available`);
     }
     throw error;
   }
+}
+
+/** A free port for the workers to share when port 0 was asked for. */
+function _freePort(hostname: string): number {
+  const probe = Deno.listen({ hostname, port: 0 });
+  const { port } = probe.addr as Deno.NetAddr;
+  probe.close();
+  return port;
 }
 
 function _onSignals(stop: () => Promise<void>): void {
@@ -78,7 +111,9 @@ function _onSignals(stop: () => Promise<void>): void {
   Deno.addSignalListener("SIGTERM", handler);
 }
 
-if (import.meta.main) {
+if (inWorker()) {
+  runWorker();
+} else if (import.meta.main) {
   try {
     await main(Deno.args);
   } catch (error) {

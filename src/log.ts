@@ -12,6 +12,8 @@ export type LogLevel = "debug" | "info" | "warn" | "error";
 const LEVELS: Record<LogLevel, number> = { debug: 0, info: 1, warn: 2, error: 3 };
 const MAX_PENDING_BYTES = 4 * 1024 * 1024;
 const FLUSH_DELAY_MS = 20;
+/** Writes up to this size reach a pipe in one piece (POSIX PIPE_BUF on Linux). */
+const PIPE_BUF = 4096;
 
 /** One line in the access log. */
 export interface AccessEntry {
@@ -131,11 +133,12 @@ export class Logger {
       this.#timer = null;
     }
     if (this.#pending.length > 0) {
-      const text = this.#pending.join("\n") + "\n";
+      const chunks = _atomicChunks(this.#pending).map((text) => this.#encoder.encode(text));
       this.#pending = [];
       this.#pendingBytes = 0;
-      const bytes = this.#encoder.encode(text);
-      this.#writing = this.#writing.then(() => _writeAll(this.#out, bytes)).catch(() => {});
+      this.#writing = this.#writing.then(async () => {
+        for (const bytes of chunks) await _writeAll(this.#out, bytes);
+      }).catch(() => {});
     }
     return this.#writing;
   }
@@ -201,6 +204,25 @@ export function sanitizeForLog(text: string, max = 512): string {
     (char) => `\\x${char.charCodeAt(0).toString(16).padStart(2, "0")}`,
   );
   return text.length > max ? safe + "..." : safe;
+}
+
+/**
+ * Joins lines into writes of at most PIPE_BUF (4 KiB) bytes, split at line
+ * ends: writes that small reach a pipe whole, so lines from several worker
+ * threads never interleave mid-line.
+ */
+function _atomicChunks(lines: string[]): string[] {
+  const chunks: string[] = [];
+  let chunk = "";
+  for (const line of lines) {
+    if (chunk !== "" && chunk.length + line.length + 1 > PIPE_BUF) {
+      chunks.push(chunk);
+      chunk = "";
+    }
+    chunk += line + "\n";
+  }
+  if (chunk !== "") chunks.push(chunk);
+  return chunks;
 }
 
 function _textValue(value: unknown): string {

@@ -113,7 +113,11 @@ async function _readSecret(path: string, flag: string): Promise<string> {
  * bannerFields(config, { hostname: "127.0.0.1", port: 8080, transport: "tcp" });
  * ```
  */
-export function bannerFields(config: Config, addr: Deno.NetAddr): Record<string, unknown> {
+export function bannerFields(
+  config: Config,
+  addr: Deno.NetAddr,
+  module: string | null = null,
+): Record<string, unknown> {
   const host = addr.hostname.includes(":") ? `[${addr.hostname}]` : addr.hostname;
   const scheme = config.cert ? "https" : "http";
   return {
@@ -130,7 +134,7 @@ export function bannerFields(config: Config, addr: Deno.NetAddr): Record<string,
         formatDuration(config.bodyTimeoutMs)
       }, ` +
       `send ${formatDuration(config.sendTimeoutMs)}, idle ${formatDuration(config.idleTimeoutMs)}`,
-    permissions: grantedPermissions(config),
+    permissions: grantedPermissions(config, module),
   };
 }
 
@@ -143,14 +147,16 @@ export function bannerFields(config: Config, addr: Deno.NetAddr): Record<string,
  * grantedPermissions(config); // "--allow-net --allow-read=resources --allow-write=resources/uploads"
  * ```
  */
-export function grantedPermissions(config: Config): string {
+export function grantedPermissions(config: Config, module: string | null = null): string {
   const flags: string[] = [];
   const granted = (descriptor: Deno.PermissionDescriptor) =>
     Deno.permissions.querySync(descriptor).state === "granted";
   for (const name of ["net", "read", "write", "env", "run", "ffi", "sys", "import"] as const) {
     if (granted({ name })) flags.push(`--allow-${name}`);
     else if (name === "read" && granted({ name, path: config.root })) {
-      flags.push(`--allow-read=${_shown(config.root)}`);
+      const paths = [config.root];
+      if (module !== null && granted({ name, path: module })) paths.push(module);
+      flags.push(`--allow-read=${paths.map(_shown).join(",")}`);
     } else if (name === "write" && granted({ name, path: config.uploadDir })) {
       flags.push(`--allow-write=${_shown(config.uploadDir)}`);
     }

@@ -106,9 +106,10 @@ export function spawnBastion(
   permissions: string[],
   args: string[],
   env: Record<string, string> = {},
+  module: string = MAIN,
 ): Omit<Bastion, "port" | "root" | "uploads"> {
   const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "--quiet", "--no-prompt", ...permissions, MAIN, ...args],
+    args: ["run", "--quiet", "--no-prompt", ...permissions, module, ...args],
     stdin: "null",
     stdout: "piped",
     stderr: "piped",
@@ -172,6 +173,21 @@ export function spawnBastion(
       });
     },
   };
+}
+
+/**
+ * Bundles `main.ts` into one file, as `deno task serve` does, so that workers
+ * can be granted read access to exactly their own module file.
+ */
+export async function bundleMain(outDir: string): Promise<string> {
+  const output = join(outDir, "bastion.js");
+  const { success, stderr } = await new Deno.Command(Deno.execPath(), {
+    args: ["bundle", "--quiet", "--platform=deno", "--output", output, MAIN],
+    stdout: "null",
+    stderr: "piped",
+  }).output();
+  if (!success) throw new Error(`deno bundle failed: ${new TextDecoder().decode(stderr)}`);
+  return output;
 }
 
 /** One parsed HTTP response. */

@@ -14,7 +14,7 @@ export interface AdmissionOptions {
   table: ClientTable;
   maxConnections: number;
   maxConnectionsPerIp: number;
-  /** Connections allowed to wait for a global slot. */
+  /** Connections allowed to wait for a global slot (in this worker). */
   queue: number;
   queueTimeoutMs: number;
   rateLimit: RateLimit | null;

@@ -22,8 +22,8 @@ const F = {
 } as const;
 const SLOT_FIELDS = 10;
 /** Header fields (Float64Array offsets before the slots). */
-const H = { open: 0, used: 1 } as const;
-const HEADER_FIELDS = 2;
+const H = { open: 0, used: 1, poolLevel: 2 } as const;
+const HEADER_FIELDS = 3;
 const LOCK_BYTES = 8;
 const PROBES = 32;
 
@@ -120,6 +120,15 @@ export class ClientTable {
       if (this.#data[H.open] >= global) return false;
       this.#data[H.open]++;
       return true;
+    });
+  }
+
+  /** Stores the pool status level seen by all workers; returns the one before. */
+  swapPoolLevel(level: number): number {
+    return this.#locked(() => {
+      const previous = this.#data[H.poolLevel];
+      this.#data[H.poolLevel] = level;
+      return previous;
     });
   }
 

@@ -6,32 +6,42 @@
 
 const THRESHOLDS = [0.5, 0.8, 1];
 
+/** Options of {@linkcode PoolStatus}. */
+export interface PoolStatusOptions {
+  /** The connection cap. */
+  cap: number;
+  /** The queue's size. */
+  queue: number;
+  /** Stores the level where every worker sees it and returns the previous one. */
+  swapLevel: (level: number) => number;
+}
+
 /**
- * Tracks the pool's level and says when it changes.
+ * Tracks the pool's level and says when it changes; with a shared `swapLevel`
+ * only the worker that sees the change logs it.
  *
  * @example
  * ```ts
  * import { PoolStatus } from "./pool_status.ts";
- * const pool = new PoolStatus(4096, 128);
+ * let stored = 0;
+ * const swapLevel = (level: number) => [stored, stored = level][0];
+ * const pool = new PoolStatus({ cap: 4096, queue: 128, swapLevel });
  * pool.update(2048, 0); // "🟡 connections 2048/4096 | queue 0/128"
  * ```
  */
 export class PoolStatus {
-  #cap: number;
-  #queue: number;
-  #level = 0;
+  #options: PoolStatusOptions;
 
-  constructor(cap: number, queue: number) {
-    this.#cap = cap;
-    this.#queue = queue;
+  constructor(options: PoolStatusOptions) {
+    this.#options = options;
   }
 
   /** The status line when the level changed, else `null`. */
   update(open: number, queued: number): string | null {
-    const level = THRESHOLDS.filter((threshold) => open >= threshold * this.#cap).length;
-    if (level === this.#level) return null;
-    this.#level = level;
+    const { cap, queue, swapLevel } = this.#options;
+    const level = THRESHOLDS.filter((threshold) => open >= threshold * cap).length;
+    if (swapLevel(level) === level) return null;
     const light = level === 0 ? "🟢" : level === 1 ? "🟡" : "🔴";
-    return `${light} connections ${open}/${this.#cap} | queue ${queued}/${this.#queue}`;
+    return `${light} connections ${open}/${cap} | queue ${queued}/${queue}`;
   }
 }

@@ -71,7 +71,7 @@ export function startServer(options: ServerOptions): RunningServer {
     table: options.shared.clients,
     maxConnections: config.maxConnections,
     maxConnectionsPerIp: config.maxConnectionsPerIp,
-    queue: config.queue,
+    queue: Math.ceil(config.queue / config.workers),
     queueTimeoutMs: config.queueTimeoutMs,
     rateLimit: config.rateLimit,
     ban: config.ban,
@@ -108,7 +108,11 @@ export function startServer(options: ServerOptions): RunningServer {
     proxies: new TrustedProxies(config.trustProxy),
   };
   const connections = new Set<Connection>();
-  const pool = new PoolStatus(config.maxConnections, config.queue);
+  const pool = new PoolStatus({
+    cap: config.maxConnections,
+    queue: config.queue,
+    swapLevel: (level) => options.shared.clients.swapPoolLevel(level),
+  });
   const poolChanged = () => {
     const line = pool.update(admission.open, admission.queued);
     if (line !== null) log.info(line);
