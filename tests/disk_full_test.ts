@@ -1,7 +1,7 @@
 // A full disk and a crash mid-upload leave nothing half-written (SPEC §4).
 import { join } from "node:path";
 import { assertEquals } from "./_assert.ts";
-import { get, makeRoot, RawClient, roundTrip, spawnBastion, startBastion } from "./_harness.ts";
+import { get, makeRoot, RawClient, roundTrip, spawnBastion } from "./_harness.ts";
 
 /** Whether this process may mount a small tmpfs (root on Linux); the reason when not. */
 async function tmpfsUnavailable(): Promise<string | null> {
