@@ -80,7 +80,10 @@ export class BodyReader {
       const piece = this.#decoder ? this.#nextChunked() : this.#nextLength();
       if (piece !== null && piece.length > 0) return piece;
       if (this.#finished) break;
-      if (!(await this.#source.fill())) throw badRequest("Request body ended early");
+      if (!(await this.#source.fill())) {
+        // A client that goes away mid-body is not an attack signature: no reason, no strike.
+        throw new HttpError(400, "Request body ended early", { close: true });
+      }
     }
     return null;
   }
