@@ -6,7 +6,7 @@
  */
 
 import { ChunkedDecoder } from "./chunked_decoder.ts";
-import { badRequest, HttpError } from "./http_error.ts";
+import { HttpError } from "./http_error.ts";
 import type { BodyFraming } from "./request.ts";
 
 /** Buffered bytes from a connection. */
