@@ -20,7 +20,7 @@ Deno.test("--cors answers preflights and marks GET/POST responses for the allowe
       "GET / HTTP/1.1\r\nHost: localhost\r\nOrigin: https://app.example\r\n\r\n",
     );
     assertEquals(page.header("access-control-allow-origin"), "https://app.example");
-    assertEquals(page.header("vary"), "Origin");
+    assertEquals(page.header("vary"), "Accept-Encoding, Origin");
 
     const missing = await roundTrip(
       server.port,

@@ -8,7 +8,7 @@
 import type { Config } from "../config.ts";
 import type { BodyReader } from "../http/body_reader.ts";
 import { HttpError } from "../http/http_error.ts";
-import type { Request } from "../http/request.ts";
+import { fieldValue, type Request } from "../http/request.ts";
 import type { HttpResponse } from "../http/response.ts";
 import { CorsPolicy } from "../guard/cors.ts";
 import type { HostAllowList } from "../guard/host_allow.ts";
@@ -72,7 +72,12 @@ export class App {
   constructor(options: AppOptions) {
     const { config } = options;
     this.#hosts = options.hosts;
-    this.#files = new StaticFiles({ root: options.realRoot, types: new ContentTypes(config) });
+    this.#files = new StaticFiles({
+      root: options.realRoot,
+      types: new ContentTypes(config),
+      cacheControl: config.cacheControl,
+      dirListing: config.dirListing,
+    });
     this.#upload = {
       store: new UploadStore(config.uploadDir),
       quota: options.quota,
@@ -102,10 +107,10 @@ export class App {
     const headers = cors.headers(request.fields, request.method);
     try {
       const response = await this.#route(exchange);
-      response.headers.push(...headers);
+      _addHeaders(response.headers, headers);
       return response;
     } catch (error) {
-      if (error instanceof HttpError) error.headers.push(...headers);
+      if (error instanceof HttpError) _addHeaders(error.headers, headers);
       throw error;
     }
   }
@@ -128,6 +133,7 @@ export class App {
       query: request.query,
       safePath,
       head: request.method === "HEAD",
+      header: (name) => fieldValue(request.fields, name),
     });
   }
 
@@ -138,6 +144,15 @@ export class App {
       headers.push(...this.#cors.preflight(request.fields, allow));
     }
     return { status: 204, headers, body: null };
+  }
+}
+
+/** Adds `extra` to `headers`, merging a second Vary into the first. */
+function _addHeaders(headers: [string, string][], extra: [string, string][]): void {
+  for (const [name, value] of extra) {
+    const vary = name === "Vary" ? headers.find(([existing]) => existing === "Vary") : undefined;
+    if (vary) vary[1] = `${vary[1]}, ${value}`;
+    else headers.push([name, value]);
   }
 }
 

@@ -6,15 +6,21 @@
 
 import { join, sep } from "node:path";
 import { HttpError } from "../http/http_error.ts";
-import type { BodyStream, HttpResponse } from "../http/response.ts";
+import type { HttpResponse } from "../http/response.ts";
 import type { SafePath } from "../guard/path_safety.ts";
-import { attachmentDisposition, type ContentTypes } from "./content_types.ts";
+import type { ContentTypes } from "./content_types.ts";
+import { directoryListing, listDirectory } from "./dir_listing.ts";
+import { fileResponse } from "./file_response.ts";
 
 /** Options of {@linkcode StaticFiles}. */
 export interface StaticFilesOptions {
   /** The web root's real (symlink-free) absolute path. */
   root: string;
   types: ContentTypes;
+  /** Cache-Control for files. @default "no-cache" */
+  cacheControl?: string;
+  /** List directories without an index.html. @default false */
+  dirListing?: boolean;
 }
 
 /** What the handler needs of a request. */
@@ -24,9 +30,9 @@ export interface FileRequest {
   query: string | null;
   safePath: SafePath;
   head: boolean;
+  /** A request header by lowercase name. */
+  header: (name: string) => string | undefined;
 }
-
-const READ_CHUNK = 64 * 1024;
 
 /**
  * Serves files from the web root.
@@ -41,10 +47,14 @@ const READ_CHUNK = 64 * 1024;
 export class StaticFiles {
   #root: string;
   #types: ContentTypes;
+  #cacheControl: string;
+  #dirListing: boolean;
 
   constructor(options: StaticFilesOptions) {
     this.#root = options.root;
     this.#types = options.types;
+    this.#cacheControl = options.cacheControl ?? "no-cache";
+    this.#dirListing = options.dirListing ?? false;
   }
 
   /** Answers a GET or HEAD; throws {@linkcode HttpError} 403/404/415. */
@@ -55,33 +65,38 @@ export class StaticFiles {
     const info = await _stat(path);
     if (info.isDirectory) {
       if (!trailingSlash) return _redirectToDirectory(request);
-      return await this.#serveFile(await this.#resolve(join(path, "index.html")), request.head);
+      return await this.#serveDirectory(path, request);
     }
     if (trailingSlash) throw _notFound();
-    return await this.#serveFile(path, request.head);
+    return await this.#serveFile(path, request);
   }
 
-  async #serveFile(path: string, head: boolean): Promise<HttpResponse> {
-    const name = path.slice(path.lastIndexOf(sep) + 1);
-    const served = this.#types.lookup(name);
-    // Checked before opening: opening a FIFO or a device would block.
-    if (!(await _stat(path)).isFile) throw _notFound();
-    const file = await _open(path);
+  /** A directory's index.html; else its listing when `--dir-listing` is on; else 404. */
+  async #serveDirectory(path: string, request: FileRequest): Promise<HttpResponse> {
     try {
-      const info = await file.stat();
-      if (!info.isFile) throw _notFound();
-      if (served === null) throw new HttpError(415, "File type not served", { reason: "type" });
-      const headers: [string, string][] = [["Content-Type", served.type]];
-      if (served.attachment) headers.push(["Content-Disposition", attachmentDisposition(name)]);
-      if (head) {
-        file.close();
-        return { status: 200, headers, body: _emptyStream(info.size) };
-      }
-      return { status: 200, headers, body: fileStream(file, info.size) };
+      return await this.#serveFile(await this.#resolve(join(path, "index.html")), request);
     } catch (error) {
-      file.close();
-      throw error;
+      if (!this.#dirListing || !(error instanceof HttpError) || error.status !== 404) throw error;
     }
+    const entries = await listDirectory(path);
+    return directoryListing(entries, {
+      path: "/" + request.safePath.segments.map((segment) => segment + "/").join(""),
+      json: /\bapplication\/json\b/i.test(request.header("accept") ?? ""),
+      head: request.head,
+    });
+  }
+
+  async #serveFile(path: string, request: FileRequest): Promise<HttpResponse> {
+    const name = path.slice(path.lastIndexOf(sep) + 1);
+    // Checked before opening: opening a FIFO or a device would block.
+    const info = await _stat(path);
+    if (!info.isFile) throw _notFound();
+    const served = this.#types.lookup(name);
+    if (served === null) throw new HttpError(415, "File type not served", { reason: "type" });
+    return await fileResponse(
+      { path, name, size: info.size, mtimeMs: info.mtime?.getTime() ?? 0, served },
+      { header: request.header, head: request.head, cacheControl: this.#cacheControl },
+    );
   }
 
   /** The real path of `path`; 403 when it leaves the web root, 404 when missing. */
@@ -99,45 +114,6 @@ export class StaticFiles {
   }
 }
 
-/**
- * A body stream over an open file: exactly `size` bytes read in large pieces,
- * one buffer reused, so memory stays constant whatever the file's size. The
- * stream throws if the file shrinks while being sent.
- *
- * @example
- * ```ts
- * import { fileStream } from "./static_files.ts";
- * const file = await Deno.open("deno.json");
- * const body = fileStream(file, (await file.stat()).size);
- * body.close();
- * ```
- */
-export function fileStream(file: Deno.FsFile, size: number): BodyStream {
-  let closed = false;
-  return {
-    length: size,
-    async *chunks() {
-      const buffer = new Uint8Array(Math.min(READ_CHUNK, Math.max(size, 1)));
-      let left = size;
-      while (left > 0) {
-        const read = await file.read(buffer.subarray(0, Math.min(buffer.length, left)));
-        if (read === null) throw new Error("File shrank while being sent");
-        left -= read;
-        yield buffer.subarray(0, read);
-      }
-    },
-    close() {
-      if (closed) return;
-      closed = true;
-      file.close();
-    },
-  };
-}
-
-function _emptyStream(size: number): BodyStream {
-  return { length: size, async *chunks() {}, close() {} };
-}
-
 function _redirectToDirectory(request: FileRequest): HttpResponse {
   // Leading slashes are collapsed so that "//host" can never become an off-site redirect.
   const location = "/" + request.rawPath.replace(/^\/+/, "") + "/" +
@@ -152,14 +128,6 @@ function _redirectToDirectory(request: FileRequest): HttpResponse {
 async function _stat(path: string): Promise<Deno.FileInfo> {
   try {
     return await Deno.stat(path);
-  } catch (error) {
-    throw _fsError(error);
-  }
-}
-
-async function _open(path: string): Promise<Deno.FsFile> {
-  try {
-    return await Deno.open(path, { read: true });
   } catch (error) {
     throw _fsError(error);
   }

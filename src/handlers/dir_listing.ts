@@ -1,0 +1,129 @@
+/**
+ * Directory listings for `--dir-listing` (SPEC §3): sorted, without dotfiles,
+ * names HTML-escaped in text and percent-encoded in links; JSON on request.
+ * @module
+ */
+
+import { join } from "node:path";
+import type { HttpResponse } from "../http/response.ts";
+
+/** One listed entry. */
+export interface ListedEntry {
+  name: string;
+  directory: boolean;
+  size: number;
+  /** Modification time in ms, or `null` when unknown. */
+  mtimeMs: number | null;
+}
+
+/** Options of {@linkcode directoryListing}. */
+export interface ListingOptions {
+  /** The directory's decoded URL path, ending in `/`. */
+  path: string;
+  /** Answer JSON instead of HTML. */
+  json: boolean;
+  /** The request is HEAD. */
+  head: boolean;
+}
+
+const encoder = new TextEncoder();
+const MAX_ENTRIES = 10_000;
+
+/**
+ * The visible entries of `dir`: no dotfiles, directories first, then by name.
+ *
+ * @example
+ * ```ts ignore
+ * import { listDirectory } from "./dir_listing.ts";
+ * await listDirectory("/srv/www/docs");
+ * ```
+ */
+export async function listDirectory(dir: string): Promise<ListedEntry[]> {
+  const entries: ListedEntry[] = [];
+  for await (const entry of Deno.readDir(dir)) {
+    if (entry.name.startsWith(".")) continue;
+    if (entries.length >= MAX_ENTRIES) break;
+    const info = await Deno.stat(join(dir, entry.name)).catch(() => null);
+    if (info === null || (!info.isFile && !info.isDirectory)) continue;
+    entries.push({
+      name: entry.name,
+      directory: info.isDirectory,
+      size: info.isFile ? info.size : 0,
+      mtimeMs: info.mtime?.getTime() ?? null,
+    });
+  }
+  return entries.sort((a, b) =>
+    a.directory === b.directory
+      ? (a.name < b.name ? -1 : a.name > b.name ? 1 : 0)
+      : a.directory
+      ? -1
+      : 1
+  );
+}
+
+/**
+ * The listing response for `entries`.
+ *
+ * @example
+ * ```ts
+ * import { directoryListing } from "./dir_listing.ts";
+ * directoryListing([{ name: "a.html", directory: false, size: 1, mtimeMs: 0 }], {
+ *   path: "/docs/", json: false, head: false,
+ * });
+ * ```
+ */
+export function directoryListing(entries: ListedEntry[], options: ListingOptions): HttpResponse {
+  const body = options.json ? _json(entries) : _html(entries, options.path);
+  const type = options.json ? "application/json" : "text/html; charset=utf-8";
+  const bytes = encoder.encode(body);
+  return {
+    status: 200,
+    headers: [["Content-Type", type], ["Cache-Control", "no-cache"]],
+    body: options.head ? { length: bytes.length, async *chunks() {}, close() {} } : bytes,
+  };
+}
+
+/**
+ * Escapes text for HTML content and attribute values.
+ *
+ * @example
+ * ```ts
+ * import { escapeHtml } from "./dir_listing.ts";
+ * escapeHtml('<a href="x">'); // "&lt;a href=&quot;x&quot;&gt;"
+ * ```
+ */
+export function escapeHtml(text: string): string {
+  return text.replace(/[&<>"']/g, (char) => HTML_ESCAPES[char]);
+}
+
+const HTML_ESCAPES: Record<string, string> = {
+  "&": "&amp;",
+  "<": "&lt;",
+  ">": "&gt;",
+  '"': "&quot;",
+  "'": "&#39;",
+};
+
+function _html(entries: ListedEntry[], path: string): string {
+  const title = escapeHtml(`Index of ${path}`);
+  const rows = entries.map((entry) => {
+    const href = encodeURIComponent(entry.name) + (entry.directory ? "/" : "");
+    const label = escapeHtml(entry.name) + (entry.directory ? "/" : "");
+    const date = entry.mtimeMs === null ? "-" : new Date(entry.mtimeMs).toISOString();
+    const size = entry.directory ? "-" : String(entry.size);
+    return `<tr><td><a href="${href}">${label}</a></td><td>${size}</td><td>${date}</td></tr>`;
+  });
+  const parent = path === "/" ? "" : `<tr><td><a href="../">../</a></td><td>-</td><td>-</td></tr>`;
+  return `<!doctype html>\n<html lang="en"><head><meta charset="utf-8"><title>${title}</title></head>` +
+    `<body><h1>${title}</h1><table><thead><tr><th>Name</th><th>Size</th><th>Modified</th></tr>` +
+    `</thead><tbody>${parent}${rows.join("")}</tbody></table></body></html>\n`;
+}
+
+function _json(entries: ListedEntry[]): string {
+  return JSON.stringify(entries.map((entry) => ({
+    name: entry.name,
+    type: entry.directory ? "directory" : "file",
+    size: entry.size,
+    modified: entry.mtimeMs === null ? null : new Date(entry.mtimeMs).toISOString(),
+  })));
+}

@@ -1,0 +1,68 @@
+/**
+ * Content coding (SPEC §3): which types are compressed, and which coding a
+ * client's Accept-Encoding picks among those on offer, by q-value.
+ * @module
+ */
+
+/** Media types (without parameters) worth compressing. */
+const COMPRESSIBLE = new Set([
+  "text/html",
+  "text/plain",
+  "text/css",
+  "text/javascript",
+  "application/json",
+  "application/xml",
+  "image/svg+xml",
+  "application/wasm",
+]);
+
+/** Smaller bodies are sent as they are. */
+export const MIN_COMPRESS_BYTES = 1024;
+
+/** A coding bastion can send. */
+export type Coding = "br" | "gzip";
+
+/**
+ * Whether a Content-Type value is one SPEC §3 compresses.
+ *
+ * @example
+ * ```ts
+ * import { isCompressible } from "./encoding.ts";
+ * isCompressible("text/html; charset=utf-8"); // true
+ * ```
+ */
+export function isCompressible(contentType: string): boolean {
+  return COMPRESSIBLE.has(contentType.split(";")[0].trim().toLowerCase());
+}
+
+/**
+ * The coding to send: the offered one with the highest q-value the client
+ * accepts (br before gzip on a tie), or `null` for identity.
+ *
+ * @example
+ * ```ts
+ * import { chooseCoding } from "./encoding.ts";
+ * chooseCoding("gzip;q=0.5, br;q=0.9", ["br", "gzip"]); // "br"
+ * ```
+ */
+export function chooseCoding(acceptEncoding: string | undefined, offered: Coding[]): Coding | null {
+  if (acceptEncoding === undefined) return null;
+  const weights = new Map<string, number>();
+  for (const item of acceptEncoding.split(",")) {
+    const [name, ...params] = item.trim().toLowerCase().split(";");
+    if (name === "") continue;
+    const q = params.map((param) => /^\s*q\s*=\s*([01](?:\.\d{0,3})?)\s*$/.exec(param))
+      .find((found) => found !== null);
+    weights.set(name.trim(), q ? Number(q[1]) : 1);
+  }
+  let best: Coding | null = null;
+  let bestWeight = 0;
+  for (const coding of offered) {
+    const weight = weights.get(coding) ?? weights.get("*") ?? 0;
+    if (weight > bestWeight) {
+      best = coding;
+      bestWeight = weight;
+    }
+  }
+  return best;
+}

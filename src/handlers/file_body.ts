@@ -1,0 +1,138 @@
+/**
+ * Body streams over files: whole, one byte range, several ranges as
+ * `multipart/byteranges`, or gzip-compressed on the fly. Each reads in large
+ * pieces through one reused buffer, so memory stays constant whatever the
+ * file's size, and each throws if the file shrinks while being sent.
+ * @module
+ */
+
+import type { BodyStream } from "../http/response.ts";
+import type { ByteRange } from "./ranges.ts";
+
+const READ_CHUNK = 64 * 1024;
+const encoder = new TextEncoder();
+
+/**
+ * `length` bytes of `file` from `start`.
+ *
+ * @example
+ * ```ts
+ * import { fileStream } from "./file_body.ts";
+ * const file = await Deno.open("deno.json");
+ * const body = fileStream(file, 0, (await file.stat()).size);
+ * body.close();
+ * ```
+ */
+export function fileStream(file: Deno.FsFile, start: number, length: number): BodyStream {
+  return _stream(file, length, async function* (buffer) {
+    yield* _readRange(file, buffer, start, length);
+  });
+}
+
+/**
+ * Several ranges of `file` as a `multipart/byteranges` body, each part
+ * preceded by its head; `length` is the exact body length.
+ *
+ * @example
+ * ```ts ignore
+ * import { multipartStream } from "./file_body.ts";
+ * multipartStream(file, ranges, { heads, tail, length });
+ * ```
+ */
+export function multipartStream(
+  file: Deno.FsFile,
+  ranges: ByteRange[],
+  framing: { heads: string[]; tail: string; length: number },
+): BodyStream {
+  return _stream(file, framing.length, async function* (buffer) {
+    for (let i = 0; i < ranges.length; i++) {
+      yield encoder.encode(framing.heads[i]);
+      const { start, end } = ranges[i];
+      yield* _readRange(file, buffer, start, end - start + 1);
+    }
+    yield encoder.encode(framing.tail);
+  });
+}
+
+/**
+ * The whole of `file` gzip-compressed as it is read; the length is unknown,
+ * so the writer frames it as chunked.
+ *
+ * @example
+ * ```ts ignore
+ * import { gzipStream } from "./file_body.ts";
+ * gzipStream(file, size);
+ * ```
+ */
+export function gzipStream(file: Deno.FsFile, size: number): BodyStream {
+  let closed = false;
+  return {
+    length: null,
+    async *chunks() {
+      const compressor = new CompressionStream("gzip");
+      const writer = compressor.writable.getWriter();
+      const pump = (async () => {
+        const buffer = new Uint8Array(READ_CHUNK);
+        for await (const piece of _readRange(file, buffer, 0, size)) {
+          await writer.write(piece.slice());
+        }
+        await writer.close();
+      })();
+      pump.catch(() => {});
+      for await (const piece of compressor.readable) yield piece;
+      await pump;
+    },
+    close() {
+      if (closed) return;
+      closed = true;
+      file.close();
+    },
+  };
+}
+
+/**
+ * An empty body that still announces `length` (for HEAD; `null` for an
+ * on-the-fly coding, whose length is unknown).
+ *
+ * @example
+ * ```ts
+ * import { headOnly } from "./file_body.ts";
+ * headOnly(2048).length; // 2048
+ * ```
+ */
+export function headOnly(length: number | null): BodyStream {
+  return { length, async *chunks() {}, close() {} };
+}
+
+function _stream(
+  file: Deno.FsFile,
+  length: number,
+  produce: (buffer: Uint8Array) => AsyncGenerator<Uint8Array>,
+): BodyStream {
+  let closed = false;
+  return {
+    length,
+    chunks: () => produce(new Uint8Array(Math.min(READ_CHUNK, Math.max(length, 1)))),
+    close() {
+      if (closed) return;
+      closed = true;
+      file.close();
+    },
+  };
+}
+
+async function* _readRange(
+  file: Deno.FsFile,
+  buffer: Uint8Array,
+  start: number,
+  length: number,
+): AsyncGenerator<Uint8Array> {
+  if (start > 0) await file.seek(start, Deno.SeekMode.Start);
+  let left = length;
+  while (left > 0) {
+    const read = await file.read(buffer.subarray(0, Math.min(buffer.length, left)));
+    if (read === null) throw new Error("File shrank while being sent");
+    left -= read;
+    yield buffer.subarray(0, read);
+  }
+}
