@@ -8,6 +8,7 @@ import { helpText } from "./src/config_flags.ts";
 import { UploadQuota } from "./src/handlers/upload_quota.ts";
 import { escapeControl, Logger } from "./src/log.ts";
 import { ClientTable } from "./src/server/client_table.ts";
+import { Metrics } from "./src/server/metrics.ts";
 import { startServer } from "./src/server/server.ts";
 import { inWorker, reusePortUnavailable, runWorker, WorkerPool } from "./src/server/workers.ts";
 import { bannerFields, prepare, StartupError } from "./src/startup.ts";
@@ -35,19 +36,15 @@ async function main(args: string[]): Promise<void> {
   const shared = {
     quota: UploadQuota.create(config.uploadQuota, prepared.uploadBytes),
     clients: ClientTable.create(Math.max(16_384, 4 * config.maxConnections)),
+    metrics: Metrics.create(),
   };
+  const startedAt = Date.now();
+  const module = new URL(import.meta.url);
   const server = await _listen(config, async () => {
-    if (config.workers === 1) return startServer({ config, log, prepared, shared });
-    const pool = new WorkerPool({
-      module: new URL(import.meta.url),
-      config,
-      prepared,
-      shared,
-      log,
-    });
+    if (config.workers === 1) return startServer({ config, log, prepared, shared, startedAt });
+    const pool = new WorkerPool({ module, config, prepared, shared, log, startedAt });
     return { addr: await pool.start(), shutdown: () => pool.shutdown() };
   });
-  const module = new URL(import.meta.url);
   const banner = bannerFields(
     config,
     server.addr,

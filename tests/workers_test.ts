@@ -1,6 +1,7 @@
 // --workers N (SPEC §7): N threads share the port and one view of the limits.
 import { assertEquals, assertMatch, assertTrue } from "./_assert.ts";
 import { bundleMain, get, makeRoot, spawnBastion } from "./_harness.ts";
+import { parsePrometheus } from "./_prometheus.ts";
 
 // Workers load their module file: bundled into one file, exactly that file is granted.
 const BUNDLE = await bundleMain(await Deno.makeTempDir({ prefix: "bastion-bundle-" }));
@@ -21,6 +22,18 @@ async function startWorkers(args: string[]) {
   const banner = await process.waitForLog(/listening on http:\/\/127\.0\.0\.1:(\d+)\//);
   const port = Number(/:(\d+)\//.exec(banner)![1]);
   return { process, port, base };
+}
+
+async function roundTripText(port: number, request: string): Promise<string> {
+  const conn = await Deno.connect({ hostname: "127.0.0.1", port });
+  await conn.write(new TextEncoder().encode(request));
+  let text = "";
+  const buffer = new Uint8Array(65536);
+  for (let n = await conn.read(buffer); n !== null; n = await conn.read(buffer)) {
+    text += new TextDecoder().decode(buffer.subarray(0, n));
+  }
+  conn.close();
+  return text;
 }
 
 /** One request per new connection, so that the kernel spreads them over the workers. */
@@ -44,6 +57,15 @@ Deno.test("two workers share the port, tag their logs, and hold one rate limit b
     const ok = codes.filter((code) => code === 200).length;
     assertTrue(ok >= 20 && ok <= 22, `20 tokens shared by both workers (+refill), got ${ok}`);
     assertEquals(codes.filter((code) => code === 429).length, 30 - ok);
+    await new Promise((resolve) => setTimeout(resolve, 1100)); // one token refills for /metrics
+    const metrics = await roundTripText(port, get("/metrics", "Connection: close\r\n"));
+    const samples = parsePrometheus(metrics.slice(metrics.indexOf("\r\n\r\n") + 4));
+    assertEquals(
+      samples.get('bastion_requests_total{method="GET",status="200"}')! +
+        samples.get('bastion_requests_total{method="GET",status="429"}')!,
+      30,
+      "both workers count into one set of metrics",
+    );
     await process.waitForLog(/INFO w2#c\d+ /);
     await process.waitForLog(/INFO w1#c\d+ /);
     assertMatch(process.stdout(), /workers 2/);

@@ -16,6 +16,7 @@ import type { BearerAuth } from "../guard/upload_auth.ts";
 import { decodePath, type SafePath } from "../guard/path_safety.ts";
 import { ContentTypes } from "./content_types.ts";
 import { StaticFiles } from "./static_files.ts";
+import { healthz, metrics, type Observed } from "./health.ts";
 import { handleUpload, type UploadOptions } from "./upload.ts";
 import type { UploadQuota } from "./upload_quota.ts";
 import { UploadStore } from "./upload_store.ts";
@@ -23,6 +24,8 @@ import { UploadStore } from "./upload_store.ts";
 /** The request-scoped things a handler may use. */
 export interface Exchange {
   request: Request;
+  /** The client's address (socket peer, or the forwarded one behind a trusted proxy). */
+  client: string;
   body: BodyReader;
   /** Sends `100 Continue` if the client asked for it; call just before reading the body. */
   sendContinue(): Promise<void>;
@@ -44,6 +47,8 @@ export interface AppOptions {
   quota: UploadQuota;
   /** `null` when uploads need no token. @default null */
   auth?: BearerAuth | null;
+  /** What /healthz and /metrics report. */
+  observed: Observed;
 }
 
 /**
@@ -68,6 +73,7 @@ export class App {
   #files: StaticFiles;
   #upload: UploadOptions;
   #cors: CorsPolicy | null;
+  #observed: Observed;
 
   constructor(options: AppOptions) {
     const { config } = options;
@@ -85,6 +91,7 @@ export class App {
       maxDepth: config.maxJsonDepth,
     };
     this.#cors = config.cors === null ? null : new CorsPolicy(config.cors);
+    this.#observed = options.observed;
   }
 
   /** Whether error responses to a request for `target` are JSON (every request to `/upload`). */
@@ -127,6 +134,12 @@ export class App {
       return await handleUpload(exchange, this.#upload);
     }
     if (request.method === "OPTIONS") return this.#options(request, ALLOW.files);
+    const endpoint = _endpoint(safePath);
+    if (endpoint !== null) {
+      if (request.method !== "GET" && request.method !== "HEAD") throw _notAllowed(ALLOW.files);
+      if (endpoint === "healthz") return healthz(this.#observed);
+      return metrics(this.#observed, exchange.client);
+    }
     if (request.method !== "GET" && request.method !== "HEAD") throw _notAllowed(ALLOW.files);
     return await this.#files.serve({
       rawPath: request.path,
@@ -154,6 +167,13 @@ function _addHeaders(headers: [string, string][], extra: [string, string][]): vo
     if (vary) vary[1] = `${vary[1]}, ${value}`;
     else headers.push([name, value]);
   }
+}
+
+/** `/healthz` and `/metrics`, exactly. */
+function _endpoint(path: SafePath): "healthz" | "metrics" | null {
+  if (path.segments.length !== 1 || path.trailingSlash) return null;
+  const [name] = path.segments;
+  return name === "healthz" || name === "metrics" ? name : null;
 }
 
 function _isUpload(path: SafePath): boolean {

@@ -42,6 +42,8 @@ export interface WriteOptions {
   common: readonly (readonly [string, string])[];
   /** Lowercase names in `common` that replace a handler's header of the same name. */
   overrides: ReadonlySet<string>;
+  /** Body bytes sent so far, kept up to date even if writing fails midway. @default undefined */
+  progress?: { body: number };
 }
 
 /** A small-body response is sent in one write when head and body fit in this. */
@@ -85,10 +87,11 @@ export async function writeResponse(
     }
     if (body instanceof Uint8Array) {
       await _writeSmall(sink, head, body);
+      if (options.progress) options.progress.body = body.length;
       return body.length;
     }
     await sink.write(head);
-    return await _writeStream(sink, body, chunked);
+    return await _writeStream(sink, body, chunked, options.progress ?? { body: 0 });
   } finally {
     if (body !== null && !(body instanceof Uint8Array)) body.close();
   }
@@ -132,15 +135,19 @@ async function _writeSmall(sink: ByteSink, head: Uint8Array, body: Uint8Array): 
   await sink.write(message);
 }
 
-async function _writeStream(sink: ByteSink, body: BodyStream, chunked: boolean): Promise<number> {
-  let sent = 0;
+async function _writeStream(
+  sink: ByteSink,
+  body: BodyStream,
+  chunked: boolean,
+  progress: { body: number },
+): Promise<number> {
   for await (const piece of body.chunks()) {
     if (piece.length === 0) continue;
     if (chunked) await sink.write(encoder.encode(`${piece.length.toString(16)}\r\n`));
     await sink.write(piece);
     if (chunked) await sink.write(CHUNK_END);
-    sent += piece.length;
+    progress.body += piece.length;
   }
   if (chunked) await sink.write(LAST_CHUNK);
-  return sent;
+  return progress.body;
 }

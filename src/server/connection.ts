@@ -225,6 +225,7 @@ export class Connection implements Expiring {
       body = new BodyReader(this.#bodySource(), request.body, this.#ctx.bodyLimits);
       const exchange = {
         request,
+        client,
         body,
         sendContinue: async () => {
           if (!request!.expectContinue || continueSent) return;
@@ -296,18 +297,19 @@ export class Connection implements Expiring {
   }
 
   async #send(outcome: Outcome, close: boolean): Promise<void> {
-    let bytes = 0;
+    const progress = { body: 0 };
     try {
-      bytes = await writeResponse(
+      await writeResponse(
         { write: (chunk) => this.#write(chunk) },
         outcome.response,
         {
           ...this.#headOptions(outcome.requestId, close, outcome.head),
           head: outcome.head?.method === "HEAD",
+          progress,
         },
       );
     } finally {
-      this.#log(outcome, bytes);
+      this.#log(outcome, progress.body);
     }
   }
 
@@ -376,16 +378,20 @@ export class Connection implements Expiring {
     const { head, error } = outcome;
     const requestLine = head ? `${head.method} ${head.target} ${head.version}` : "-";
     const status = outcome.response.status;
+    const durationMs = performance.now() - outcome.started;
     this.#ctx.log.access({
       tag: this.#tag,
       client: outcome.client,
       requestLine: sanitizeForLog(requestLine),
       status,
       bytes,
-      durationMs: performance.now() - outcome.started,
+      durationMs,
       requestId: outcome.requestId,
     });
+    this.#ctx.metrics.request(head?.method ?? "OTHER", status, bytes, durationMs);
+    if (status === 201) this.#ctx.metrics.upload();
     if (error?.reason) {
+      this.#ctx.metrics.rejection(error.reason);
       this.#ctx.log.security(error.reason, {
         conn: this.#tag,
         client: outcome.client,

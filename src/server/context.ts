@@ -9,6 +9,7 @@ import type { BodyLimits } from "../http/body_reader.ts";
 import type { TrustedProxies } from "../guard/trust_proxy.ts";
 import type { Logger } from "../log.ts";
 import type { Admission } from "./admission.ts";
+import type { Metrics } from "./metrics.ts";
 import type { CommonHeaders } from "./common_headers.ts";
 import type { DeadlineSweeper } from "./deadlines.ts";
 
@@ -25,6 +26,8 @@ export interface ServerContext {
   admission: Admission;
   /** Who the client is behind a trusted proxy. */
   proxies: TrustedProxies;
+  /** Counters shared by all workers. */
+  metrics: Metrics;
   /** True once shutdown began: responses then carry `Connection: close`. */
   draining(): boolean;
 }

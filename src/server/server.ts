@@ -14,6 +14,7 @@ import { HttpError } from "../http/http_error.ts";
 import type { Logger } from "../log.ts";
 import { Admission } from "./admission.ts";
 import type { ClientTable } from "./client_table.ts";
+import type { Metrics } from "./metrics.ts";
 import { PoolStatus } from "./pool_status.ts";
 import type { Prepared } from "../startup.ts";
 import { CommonHeaders } from "./common_headers.ts";
@@ -39,7 +40,9 @@ export interface ServerOptions {
   /** What start-up found. */
   prepared: Prepared;
   /** State shared with the other workers. */
-  shared: { quota: UploadQuota; clients: ClientTable };
+  shared: { quota: UploadQuota; clients: ClientTable; metrics: Metrics };
+  /** When the process started (ms since the epoch), for /healthz. @default Date.now() */
+  startedAt?: number;
   /** @default 1 */
   workerId?: number;
 }
@@ -75,8 +78,10 @@ export function startServer(options: ServerOptions): RunningServer {
     queueTimeoutMs: config.queueTimeoutMs,
     rateLimit: config.rateLimit,
     ban: config.ban,
-    onBan: (client) =>
-      log.security("ban", { client, for: `${config.ban!.banMs}ms`, alert: "address banned" }),
+    onBan: (client) => {
+      options.shared.metrics.rejection("ban");
+      log.security("ban", { client, for: `${config.ban!.banMs}ms`, alert: "address banned" });
+    },
   });
   const context: ServerContext = {
     config,
@@ -87,6 +92,13 @@ export function startServer(options: ServerOptions): RunningServer {
       realRoot: prepared.realRoot,
       quota: options.shared.quota,
       auth: prepared.uploadToken === null ? null : new BearerAuth(prepared.uploadToken),
+      observed: {
+        metrics: options.shared.metrics,
+        openConnections: () => options.shared.clients.openConnections,
+        workers: config.workers,
+        startedAt: options.startedAt ?? Date.now(),
+        metricsPublic: config.metricsPublic,
+      },
     }),
     sweeper: new DeadlineSweeper(
       sweepInterval([
@@ -106,6 +118,7 @@ export function startServer(options: ServerOptions): RunningServer {
     draining: () => draining,
     admission,
     proxies: new TrustedProxies(config.trustProxy),
+    metrics: options.shared.metrics,
   };
   const connections = new Set<Connection>();
   const pool = new PoolStatus({
@@ -121,6 +134,7 @@ export function startServer(options: ServerOptions): RunningServer {
     const connection = new Connection(conn, id, context);
     const peer = (conn.remoteAddr as Deno.NetAddr).hostname;
     connections.add(connection);
+    options.shared.metrics.connection();
     admission.admit(peer).then(async (refusal) => {
       if (refusal === null) {
         poolChanged();
@@ -130,6 +144,7 @@ export function startServer(options: ServerOptions): RunningServer {
       } else if (refusal === "banned") {
         connection.close();
       } else {
+        options.shared.metrics.rejection("busy");
         await connection.refuse(_busy(refusal));
       }
     }).finally(() => connections.delete(connection));

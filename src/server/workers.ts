@@ -11,6 +11,7 @@ import { UploadQuota } from "../handlers/upload_quota.ts";
 import { Logger } from "../log.ts";
 import type { Prepared } from "../startup.ts";
 import { ClientTable } from "./client_table.ts";
+import { Metrics } from "./metrics.ts";
 import { type RunningServer, startServer } from "./server.ts";
 
 /** What a worker is started with. */
@@ -20,6 +21,8 @@ export interface WorkerInit {
   workerId: number;
   quota: SharedArrayBuffer;
   clients: SharedArrayBuffer;
+  metrics: SharedArrayBuffer;
+  startedAt: number;
 }
 
 type WorkerMessage =
@@ -97,7 +100,9 @@ export function runWorker(): void {
         shared: {
           quota: UploadQuota.attach(data.quota, config.uploadQuota),
           clients: ClientTable.attach(data.clients),
+          metrics: Metrics.attach(data.metrics),
         },
+        startedAt: data.startedAt,
       });
       scope.postMessage({ kind: "listening", addr: server.addr });
     } catch (error) {
@@ -113,7 +118,9 @@ export interface WorkerPoolOptions {
   module: URL;
   config: Config;
   prepared: Prepared;
-  shared: { quota: UploadQuota; clients: ClientTable };
+  shared: { quota: UploadQuota; clients: ClientTable; metrics: Metrics };
+  /** When the process started (ms since the epoch). */
+  startedAt: number;
   log: Logger;
 }
 
@@ -189,6 +196,8 @@ export class WorkerPool {
         workerId: id,
         quota: shared.quota.buffer,
         clients: shared.clients.buffer,
+        metrics: shared.metrics.buffer,
+        startedAt: this.#options.startedAt,
       };
       worker.postMessage(init);
     });
