@@ -40,6 +40,9 @@ export interface Config {
   attachments: ReadonlySet<string>;
   cacheControl: string;
   dirListing: boolean;
+  /** Bytes of small files kept in memory, 0 when `--file-cache off`. */
+  fileCache: number;
+  fileCacheTtlMs: number;
   allowedHosts: readonly string[];
   /** Response headers added or replaced by `--header`. */
   extraHeaders: readonly (readonly [string, string])[];
@@ -176,6 +179,8 @@ function _buildConfig(values: Values): Config {
     attachments: new Set(list("attachment").map((ext) => _extension("attachment", ext))),
     cacheControl: _headerValue("cache-control", str("cache-control")!),
     dirListing: values["dir-listing"] === true,
+    fileCache: str("file-cache") === "off" ? 0 : _size("file-cache", str("file-cache")!),
+    fileCacheTtlMs: _duration("file-cache-ttl", str("file-cache-ttl")!),
     allowedHosts: list("allowed-host").map(_allowedHost),
     extraHeaders: list("header").map(_extraHeader),
     cors: str("cors"),

@@ -39,6 +39,8 @@ export const FLAGS: readonly FlagSpec[] = [
   { name: "attachment", type: "string", multiple: true, value: "EXT", group: "Files", help: "serve EXT as a download (repeatable)" },
   { name: "cache-control", type: "string", default: "no-cache", value: "VALUE", group: "Files", help: "Cache-Control for files" },
   { name: "dir-listing", type: "boolean", group: "Files", help: "list directories without an index.html" },
+  { name: "file-cache", type: "string", default: "64MiB", value: "SIZE", group: "Files", help: "memory for small hot files, or off" },
+  { name: "file-cache-ttl", type: "string", default: "1s", value: "DURATION", group: "Files", help: "how long a cached file is trusted before it is checked again" },
   { name: "allowed-host", type: "string", multiple: true, value: "NAME", group: "Security", help: "accept this Host (*.example.com for subdomains; repeatable)" },
   { name: "header", type: "string", multiple: true, value: "'Name: value'", group: "Security", help: "add or replace a response header (repeatable)" },
   { name: "cors", type: "string", value: "ORIGIN", group: "Security", help: "allow cross-origin requests from ORIGIN (or *)" },

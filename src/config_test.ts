@@ -30,6 +30,8 @@ Deno.test("parseCommand() defaults match SPEC §10", () => {
     attachments: new Set(),
     cacheControl: "no-cache",
     dirListing: false,
+    fileCache: 64 * 1024 * 1024,
+    fileCacheTtlMs: 1000,
     allowedHosts: [],
     extraHeaders: [],
     cors: null,

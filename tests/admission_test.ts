@@ -241,3 +241,26 @@ Deno.test("X-Forwarded-For is ignored unless the peer is a trusted proxy", async
     await proxied.stop();
   }
 });
+
+Deno.test("a 429 for a request with a body never lets the body be read as a request", async () => {
+  const server = await startBastion({ args: ["--rate-limit", "1/s:1", "--ban", "off"] });
+  try {
+    const smuggled = "GET /sample.txt HTTP/1.1\r\nHost: localhost\r\nX-Smuggled: yes\r\n\r\n";
+    const client = await RawClient.connect(server.port);
+    await client.send(get("/"));
+    assertEquals((await client.response()).status, 200);
+    await client.send(
+      "POST /upload HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n" +
+        `Content-Length: ${smuggled.length}\r\n\r\n${smuggled}`,
+    );
+    assertEquals((await client.response()).status, 429);
+    await client.send(get("/"));
+    const next = await client.response();
+    assertEquals(next.status, 429, "the next answer is for the next request, not the body");
+    client.close();
+    await new Promise((resolve) => setTimeout(resolve, 200)); // let the access log flush
+    assertEquals(/"GET \/sample\.txt/.test(server.stdout()), false, "the body was never parsed");
+  } finally {
+    await server.stop();
+  }
+});

@@ -15,6 +15,7 @@ import type { HostAllowList } from "../guard/host_allow.ts";
 import type { BearerAuth } from "../guard/upload_auth.ts";
 import { decodePath, type SafePath } from "../guard/path_safety.ts";
 import { ContentTypes } from "./content_types.ts";
+import { FileCache } from "./file_cache.ts";
 import { StaticFiles } from "./static_files.ts";
 import { healthz, metrics, type Observed } from "./health.ts";
 import { handleUpload, type UploadOptions } from "./upload.ts";
@@ -30,6 +31,9 @@ export interface Exchange {
   /** Sends `100 Continue` if the client asked for it; call just before reading the body. */
   sendContinue(): Promise<void>;
 }
+
+/** Files larger than this are streamed from disk every time, never kept in memory. */
+const MAX_CACHED_FILE = 256 * 1024;
 
 /** Allow values by resource. */
 export const ALLOW = {
@@ -83,6 +87,11 @@ export class App {
       types: new ContentTypes(config),
       cacheControl: config.cacheControl,
       dirListing: config.dirListing,
+      cache: config.fileCache === 0 ? null : new FileCache({
+        maxBytes: config.fileCache,
+        maxFileBytes: MAX_CACHED_FILE,
+        ttlMs: config.fileCacheTtlMs,
+      }),
     });
     this.#upload = {
       store: new UploadStore(config.uploadDir),

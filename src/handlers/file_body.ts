@@ -73,10 +73,16 @@ export function gzipStream(file: Deno.FsFile, size: number): BodyStream {
       const writer = compressor.writable.getWriter();
       const pump = (async () => {
         const buffer = new Uint8Array(READ_CHUNK);
-        for await (const piece of _readRange(file, buffer, 0, size)) {
-          await writer.write(piece.slice());
+        try {
+          for await (const piece of _readRange(file, buffer, 0, size)) {
+            await writer.write(piece.slice());
+          }
+          await writer.close();
+        } catch (error) {
+          // Ends the compressed side too, so the response fails instead of hanging.
+          await writer.abort(error).catch(() => {});
+          throw error;
         }
-        await writer.close();
       })();
       pump.catch(() => {});
       for await (const piece of compressor.readable) yield piece;

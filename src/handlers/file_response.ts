@@ -8,21 +8,13 @@
 import { HttpError } from "../http/http_error.ts";
 import type { BodyStream, HttpResponse } from "../http/response.ts";
 import { evaluatePreconditions, fileETag, ifRangeHolds, type Validators } from "./conditional.ts";
-import { attachmentDisposition, type ServedType } from "./content_types.ts";
+import { attachmentDisposition } from "./content_types.ts";
 import { chooseCoding, type Coding, isCompressible, MIN_COMPRESS_BYTES } from "./encoding.ts";
 import { fileStream, gzipStream, headOnly, multipartStream } from "./file_body.ts";
-import { multipartFraming, parseRange } from "./ranges.ts";
+import type { ResolvedFile } from "./file_cache.ts";
+import { type ByteRange, multipartFraming, parseRange } from "./ranges.ts";
 
-/** A regular file inside the web root, checked and typed. */
-export interface ResolvedFile {
-  /** Its real path. */
-  path: string;
-  /** Its name, for Content-Disposition. */
-  name: string;
-  size: number;
-  mtimeMs: number;
-  served: ServedType;
-}
+export type { ResolvedFile };
 
 /** What the answer depends on besides the file. */
 export interface FileResponseContext {
@@ -51,7 +43,7 @@ export async function fileResponse(
   const compressible = !file.served.attachment && isCompressible(file.served.type);
   const range = head ? undefined : header("range");
   const variant = compressible && range === undefined
-    ? await _chooseVariant(file, header("accept-encoding"))
+    ? _chooseVariant(file, header("accept-encoding"))
     : null;
   const validators: Validators = {
     etag: fileETag(file.size, file.mtimeMs, variant?.coding ?? null),
@@ -90,31 +82,12 @@ interface Variant {
   sibling: { path: string; size: number } | null;
 }
 
-async function _chooseVariant(
-  file: ResolvedFile,
-  accept: string | undefined,
-): Promise<Variant | null> {
+function _chooseVariant(file: ResolvedFile, accept: string | undefined): Variant | null {
   if (accept === undefined) return null;
-  const siblings = new Map<Coding, { path: string; size: number }>();
-  for (const [coding, suffix] of [["br", ".br"], ["gzip", ".gz"]] as const) {
-    const sibling = await _freshSibling(file, file.path + suffix);
-    if (sibling !== null) siblings.set(coding, sibling);
-  }
-  const offered: Coding[] = [...siblings.keys()];
-  if (!siblings.has("gzip") && file.size > MIN_COMPRESS_BYTES) offered.push("gzip");
+  const offered: Coding[] = [...file.siblings.keys()];
+  if (!file.siblings.has("gzip") && file.size > MIN_COMPRESS_BYTES) offered.push("gzip");
   const coding = chooseCoding(accept, offered);
-  return coding === null ? null : { coding, sibling: siblings.get(coding) ?? null };
-}
-
-/** A precompressed sibling that is a regular file (not a link) and not older than the original. */
-async function _freshSibling(file: ResolvedFile, path: string) {
-  try {
-    const info = await Deno.lstat(path);
-    if (!info.isFile || (info.mtime?.getTime() ?? 0) < file.mtimeMs) return null;
-    return { path, size: info.size };
-  } catch {
-    return null;
-  }
+  return coding === null ? null : { coding, sibling: file.siblings.get(coding) ?? null };
 }
 
 function _fileHeaders(
@@ -142,7 +115,9 @@ async function _variantBody(file: ResolvedFile, variant: Variant, head: boolean)
     if (head) return headOnly(variant.sibling.size);
     return fileStream(await _open(variant.sibling.path), 0, variant.sibling.size);
   }
-  return head ? headOnly(null) : gzipStream(await _open(file.path), file.size);
+  if (head) return headOnly(null);
+  if (file.gzipped !== null) return file.gzipped();
+  return gzipStream(await _open(file.path), file.size);
 }
 
 async function _rangeResponse(
@@ -162,21 +137,40 @@ async function _rangeResponse(
   if (ranges.length === 1) {
     const [{ start, end }] = ranges;
     headers.push(["Content-Range", `bytes ${start}-${end}/${file.size}`]);
-    return {
-      status: 206,
-      headers,
-      body: fileStream(await _open(file.path), start, end - start + 1),
-    };
+    const body = file.content !== null
+      ? file.content.subarray(start, end + 1)
+      : fileStream(await _open(file.path), start, end - start + 1);
+    return { status: 206, headers, body };
   }
   const boundary = crypto.randomUUID().replaceAll("-", "");
   const framing = multipartFraming(ranges, file.size, file.served.type, boundary);
   const type = headers.findIndex(([name]) => name === "Content-Type");
   headers[type] = ["Content-Type", `multipart/byteranges; boundary=${boundary}`];
-  return { status: 206, headers, body: multipartStream(await _open(file.path), ranges, framing) };
+  const body = file.content !== null
+    ? _multipartBytes(file.content, ranges, framing)
+    : multipartStream(await _open(file.path), ranges, framing);
+  return { status: 206, headers, body };
 }
 
-async function _whole(file: ResolvedFile): Promise<BodyStream> {
-  return fileStream(await _open(file.path), 0, file.size);
+function _multipartBytes(
+  content: Uint8Array,
+  ranges: ByteRange[],
+  framing: { heads: string[]; tail: string; length: number },
+): Uint8Array {
+  const out = new Uint8Array(framing.length);
+  let offset = 0;
+  ranges.forEach(({ start, end }, i) => {
+    const head = encoder.encode(framing.heads[i]);
+    out.set(head, offset);
+    out.set(content.subarray(start, end + 1), offset + head.length);
+    offset += head.length + end - start + 1;
+  });
+  out.set(encoder.encode(framing.tail), offset);
+  return out;
+}
+
+async function _whole(file: ResolvedFile): Promise<BodyStream | Uint8Array> {
+  return file.content ?? fileStream(await _open(file.path), 0, file.size);
 }
 
 async function _open(path: string): Promise<Deno.FsFile> {
@@ -186,3 +180,5 @@ async function _open(path: string): Promise<Deno.FsFile> {
     throw new HttpError(404, "Not found");
   }
 }
+
+const encoder = new TextEncoder();

@@ -43,7 +43,11 @@ export function parseRange(header: string | undefined, size: number): RangeReque
     if (range === "invalid") return { kind: "full" };
     if (range !== null) ranges.push(range);
   }
-  return ranges.length === 0 ? { kind: "unsatisfiable" } : { kind: "ranges", ranges };
+  if (ranges.length === 0) return { kind: "unsatisfiable" };
+  // Ranges asking for more than the whole file (overlaps, repeats) only amplify: send it once.
+  const asked = ranges.reduce((sum, { start, end }) => sum + end - start + 1, 0);
+  if (ranges.length > 1 && asked > size) return { kind: "full" };
+  return { kind: "ranges", ranges };
 }
 
 /** One range spec resolved against `size`: `null` when unsatisfiable. */

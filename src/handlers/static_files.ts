@@ -10,7 +10,11 @@ import type { HttpResponse } from "../http/response.ts";
 import type { SafePath } from "../guard/path_safety.ts";
 import type { ContentTypes } from "./content_types.ts";
 import { directoryListing, listDirectory } from "./dir_listing.ts";
+import type { Coding } from "./encoding.ts";
+import { isCompressible } from "./encoding.ts";
+import { FileCache, type ResolvedFile } from "./file_cache.ts";
 import { fileResponse } from "./file_response.ts";
+import { gzipSync } from "node:zlib";
 
 /** Options of {@linkcode StaticFiles}. */
 export interface StaticFilesOptions {
@@ -21,6 +25,8 @@ export interface StaticFilesOptions {
   cacheControl?: string;
   /** List directories without an index.html. @default false */
   dirListing?: boolean;
+  /** The hot-file cache, or `null` for none. @default null */
+  cache?: FileCache | null;
 }
 
 /** What the handler needs of a request. */
@@ -49,32 +55,37 @@ export class StaticFiles {
   #types: ContentTypes;
   #cacheControl: string;
   #dirListing: boolean;
+  #cache: FileCache | null;
 
   constructor(options: StaticFilesOptions) {
     this.#root = options.root;
     this.#types = options.types;
     this.#cacheControl = options.cacheControl ?? "no-cache";
     this.#dirListing = options.dirListing ?? false;
+    this.#cache = options.cache ?? null;
   }
 
   /** Answers a GET or HEAD; throws {@linkcode HttpError} 403/404/415. */
   async serve(request: FileRequest): Promise<HttpResponse> {
     const { segments, trailingSlash } = request.safePath;
     if (segments.some((segment) => segment.startsWith("."))) throw _notFound();
+    const key = segments.join("/") + (trailingSlash ? "/" : "");
+    const cached = this.#cache?.fresh(key, Date.now());
+    if (cached) return await this.#respond(cached, request);
     const path = await this.#resolve(join(this.#root, ...segments));
     const info = await _stat(path);
     if (info.isDirectory) {
       if (!trailingSlash) return _redirectToDirectory(request);
-      return await this.#serveDirectory(path, request);
+      return await this.#serveDirectory(path, request, key);
     }
     if (trailingSlash) throw _notFound();
-    return await this.#serveFile(path, request);
+    return await this.#serveFile(path, request, key);
   }
 
   /** A directory's index.html; else its listing when `--dir-listing` is on; else 404. */
-  async #serveDirectory(path: string, request: FileRequest): Promise<HttpResponse> {
+  async #serveDirectory(path: string, request: FileRequest, key: string): Promise<HttpResponse> {
     try {
-      return await this.#serveFile(await this.#resolve(join(path, "index.html")), request);
+      return await this.#serveFile(await this.#resolve(join(path, "index.html")), request, key);
     } catch (error) {
       if (!this.#dirListing || !(error instanceof HttpError) || error.status !== 404) throw error;
     }
@@ -86,17 +97,50 @@ export class StaticFiles {
     });
   }
 
-  async #serveFile(path: string, request: FileRequest): Promise<HttpResponse> {
+  async #serveFile(path: string, request: FileRequest, key: string): Promise<HttpResponse> {
     const name = path.slice(path.lastIndexOf(sep) + 1);
     // Checked before opening: opening a FIFO or a device would block.
     const info = await _stat(path);
     if (!info.isFile) throw _notFound();
     const served = this.#types.lookup(name);
     if (served === null) throw new HttpError(415, "File type not served", { reason: "type" });
-    return await fileResponse(
-      { path, name, size: info.size, mtimeMs: info.mtime?.getTime() ?? 0, served },
-      { header: request.header, head: request.head, cacheControl: this.#cacheControl },
-    );
+    const mtimeMs = info.mtime?.getTime() ?? 0;
+    const file = await this.#load({ path, name, size: info.size, mtimeMs, served }, key);
+    return await this.#respond(file, request);
+  }
+
+  #respond(file: ResolvedFile, request: FileRequest): Promise<HttpResponse> {
+    return fileResponse(file, {
+      header: request.header,
+      head: request.head,
+      cacheControl: this.#cacheControl,
+    });
+  }
+
+  /** Completes a checked file with its siblings and (small) content, and caches it. */
+  async #load(
+    file: Pick<ResolvedFile, "path" | "name" | "size" | "mtimeMs" | "served">,
+    key: string,
+  ): Promise<ResolvedFile> {
+    const now = Date.now();
+    const previous = this.#cache?.stale(key) ?? null;
+    const unchanged = previous !== null && previous.path === file.path &&
+      previous.size === file.size && previous.mtimeMs === file.mtimeMs;
+    const content = unchanged
+      ? previous.content
+      : this.#cache?.keeps(file.size)
+      ? await _readWhole(file.path, file.size)
+      : null;
+    const resolved: ResolvedFile = {
+      ...file,
+      siblings: isCompressible(file.served.type) && !file.served.attachment
+        ? await _siblings(file.path, file.mtimeMs)
+        : new Map(),
+      content,
+      gzipped: content === null ? null : _memo(() => gzipSync(content)),
+    };
+    this.#cache?.set(key, resolved, now);
+    return resolved;
   }
 
   /** The real path of `path`; 403 when it leaves the web root, 404 when missing. */
@@ -131,6 +175,32 @@ async function _stat(path: string): Promise<Deno.FileInfo> {
   } catch (error) {
     throw _fsError(error);
   }
+}
+
+/** Precompressed siblings: regular files (not links) not older than the original. */
+async function _siblings(
+  path: string,
+  mtimeMs: number,
+): Promise<Map<Coding, { path: string; size: number }>> {
+  const siblings = new Map<Coding, { path: string; size: number }>();
+  for (const [coding, suffix] of [["br", ".br"], ["gzip", ".gz"]] as const) {
+    const info = await Deno.lstat(path + suffix).catch(() => null);
+    if (info?.isFile && (info.mtime?.getTime() ?? 0) >= mtimeMs) {
+      siblings.set(coding, { path: path + suffix, size: info.size });
+    }
+  }
+  return siblings;
+}
+
+/** The whole file, or `null` if it changed size while being read. */
+async function _readWhole(path: string, size: number): Promise<Uint8Array | null> {
+  const bytes = await Deno.readFile(path).catch(() => null);
+  return bytes !== null && bytes.length === size ? bytes : null;
+}
+
+function _memo<T>(make: () => T): () => T {
+  let value: T | undefined;
+  return () => value ??= make();
 }
 
 function _fsError(error: unknown): HttpError {

@@ -22,8 +22,8 @@ const F = {
 } as const;
 const SLOT_FIELDS = 10;
 /** Header fields (Float64Array offsets before the slots). */
-const H = { open: 0, used: 1, poolLevel: 2 } as const;
-const HEADER_FIELDS = 3;
+const H = { open: 0, used: 1, poolLevel: 2, seed: 3 } as const;
+const HEADER_FIELDS = 4;
 const LOCK_BYTES = 8;
 const PROBES = 32;
 
@@ -41,7 +41,7 @@ export interface Strikes {
 }
 
 /** Why a connection was not admitted. */
-export type Refusal = "banned" | "per-ip" | "global" | "table-full";
+export type Refusal = "banned" | "per-ip" | "global";
 
 /**
  * The shared table of client addresses.
@@ -70,7 +70,10 @@ export class ClientTable {
   static create(capacity: number): ClientTable {
     const slots = 2 ** Math.ceil(Math.log2(Math.max(capacity, PROBES)));
     const bytes = LOCK_BYTES + (HEADER_FIELDS + slots * SLOT_FIELDS) * 8;
-    return new ClientTable(new SharedArrayBuffer(bytes));
+    const table = new ClientTable(new SharedArrayBuffer(bytes));
+    // A secret hash seed: nobody can pick addresses that crowd out a victim's slot.
+    table.#data[H.seed] = crypto.getRandomValues(new Uint32Array(1))[0];
+    return table;
   }
 
   /** The same table seen from another thread. */
@@ -95,8 +98,13 @@ export class ClientTable {
   open(ip: string, caps: { perIp: number; global: number }, now: number): Refusal | null {
     return this.#locked(() => {
       const slot = this.#slot(ip, now, true);
-      if (slot < 0) return "table-full";
       const d = this.#data;
+      if (slot < 0) {
+        // No room for this address: fail open on per-address state, keep the global cap.
+        if (d[H.open] >= caps.global) return "global";
+        d[H.open]++;
+        return null;
+      }
       if (d[slot + F.banUntil] > now) return "banned";
       if (d[slot + F.conns] >= caps.perIp) return "per-ip";
       if (d[H.open] >= caps.global) return "global";
@@ -148,7 +156,7 @@ export class ClientTable {
   take(ip: string, bucket: Bucket, now: number): number {
     return this.#locked(() => {
       const slot = this.#slot(ip, now, true);
-      if (slot < 0) return 1000;
+      if (slot < 0) return 0;
       const d = this.#data;
       const elapsed = Math.max(0, now - d[slot + F.tokensAt]);
       const tokens = Math.min(bucket.burst, d[slot + F.tokens] + (elapsed * bucket.rate) / 1000);
@@ -205,7 +213,7 @@ export class ClientTable {
    * no connection and no ban. -1 when none can be had.
    */
   #slot(ip: string, now: number, create: boolean): number {
-    const [key1, key2] = _keys(ip);
+    const [key1, key2] = _keys(ip, this.#data[H.seed]);
     const d = this.#data;
     const mask = this.#capacity - 1;
     let empty = -1;
@@ -240,9 +248,9 @@ export class ClientTable {
 }
 
 /** Two independent 31-bit hashes of `text` (FNV-1a and djb2). */
-function _keys(text: string): [number, number] {
-  let fnv = 0x811c9dc5;
-  let djb = 5381;
+function _keys(text: string, seed: number): [number, number] {
+  let fnv = (0x811c9dc5 ^ seed) >>> 0;
+  let djb = (5381 + seed) | 0;
   for (let i = 0; i < text.length; i++) {
     const code = text.charCodeAt(i);
     fnv = Math.imul(fnv ^ code, 0x01000193);

@@ -9,7 +9,7 @@ import { App } from "../handlers/app.ts";
 import { BodyReader, type ByteSource } from "../http/body_reader.ts";
 import { HeadScanner } from "../http/head_scanner.ts";
 import { parseHead, type RequestHead } from "../http/head_parser.ts";
-import { HttpError } from "../http/http_error.ts";
+import { HttpError, type SecurityReason } from "../http/http_error.ts";
 import { fieldValue, interpretHead, type Request } from "../http/request.ts";
 import { type HttpResponse, serializeHead, writeResponse } from "../http/response.ts";
 import { sanitizeForLog } from "../log.ts";
@@ -19,6 +19,12 @@ import { SocketReader } from "./socket_reader.ts";
 
 /** What the connection is waiting for; it decides what a passed deadline means. */
 type Phase = "fresh" | "idle" | "head" | "body" | "busy" | "write" | "closed";
+
+/** Whether buffered bytes hold more than empty lines: the start of a request head. */
+function _startsHead(buffered: Uint8Array): boolean {
+  for (const byte of buffered) if (byte !== 13 && byte !== 10) return true;
+  return false;
+}
 
 /** Releases a response's stream (a file handle) that will not be sent. */
 function _release(response: HttpResponse): void {
@@ -61,6 +67,8 @@ export class Connection implements Expiring {
   #phase: Phase = "fresh";
   #served = 0;
   #headEnd = 0;
+  /** A 408 is being sent: nothing more is read or answered. */
+  #timedOut = false;
   /** A TLS handshake still under way, or `null`. */
   #handshake: Promise<void> | null = null;
   /** The request being answered, for a 408 sent while its body is read. */
@@ -155,7 +163,8 @@ export class Connection implements Expiring {
       if (this.#phase === "closed") return false;
       outcome = this.#failure(error, null, this.#ctx.common.requestId(undefined), started);
     }
-    if (outcome.error?.reason && this.#ctx.admission.strike(outcome.client, outcome.error.reason)) {
+    if (this.#timedOut) return false;
+    if (outcome.error?.reason && this.#strike(outcome.client, outcome.error.reason)) {
       outcome.close = true;
     }
     const keepAlive = !outcome.close && outcome.request?.keepAlive === true &&
@@ -169,7 +178,8 @@ export class Connection implements Expiring {
   /** Reads until a complete head is buffered: `null` then, else whether to go on. */
   async #readHead(): Promise<boolean | null> {
     this.#scanner.reset();
-    this.#arm(this.#reader.length > 0 ? "head" : this.#served === 0 ? "fresh" : "idle");
+    const waiting = this.#served === 0 ? "fresh" : "idle";
+    this.#arm(_startsHead(this.#reader.buffered()) ? "head" : waiting);
     for (;;) {
       let end: number;
       try {
@@ -178,7 +188,7 @@ export class Connection implements Expiring {
         const requestId = this.#ctx.common.requestId(undefined);
         const outcome = this.#failure(error, null, requestId, performance.now());
         this.#ctx.admission.takeToken(this.#peer);
-        if (outcome.error?.reason) this.#ctx.admission.strike(this.#peer, outcome.error.reason);
+        if (outcome.error?.reason) this.#strike(this.#peer, outcome.error.reason);
         await this.#send(outcome, true);
         return false;
       }
@@ -186,8 +196,9 @@ export class Connection implements Expiring {
         this.#headEnd = end;
         return null;
       }
-      if (!(await this.#reader.fill()) || this.#phase === "closed") return false;
-      if (this.#phase !== "head") this.#arm("head");
+      if (!(await this.#reader.fill()) || this.#timedOut || this.#phase === "closed") return false;
+      // Empty lines before a request line are tolerated: they start no header timeout.
+      if (this.#phase !== "head" && _startsHead(this.#reader.buffered())) this.#arm("head");
     }
   }
 
@@ -216,13 +227,14 @@ export class Connection implements Expiring {
     try {
       this.#current = head;
       request = interpretHead(head);
+      body = new BodyReader(this.#bodySource(), request.body, this.#ctx.bodyLimits);
+      // After the body reader exists, so the refusal path drains or closes for the body.
       if (retryAfter > 0) {
         throw new HttpError(429, "Too many requests", {
           reason: "rate",
           headers: [["Retry-After", String(retryAfter)]],
         });
       }
-      body = new BodyReader(this.#bodySource(), request.body, this.#ctx.bodyLimits);
       const exchange = {
         request,
         client,
@@ -342,7 +354,9 @@ export class Connection implements Expiring {
       fill: async () => {
         this.#arm("body");
         const more = await reader.fill();
-        if (this.#phase === "closed") throw new Deno.errors.BadResource("Connection closed");
+        if (this.#timedOut || this.#phase === "closed") {
+          throw new Deno.errors.BadResource("Connection closed");
+        }
         this.#arm("busy");
         return more;
       },
@@ -364,14 +378,24 @@ export class Connection implements Expiring {
   }
 
   #timeOut(phase: "head" | "body"): void {
+    this.#timedOut = true;
     const requestId = this.#ctx.common.requestId(undefined);
     const error = new HttpError(408, "Request timeout", { close: true, reason: "timeout" });
     const head = phase === "body" ? this.#current : null;
     // Only a partial head counts towards a ban; a stalled body does not (SPEC §6).
-    if (phase === "head") this.#ctx.admission.strike(this.#peer, "timeout");
+    if (phase === "head") this.#strike(this.#peer, "timeout");
     this.#send(this.#failure(error, head, requestId, performance.now()), true)
       .catch(() => {})
       .finally(() => this.close());
+  }
+
+  /**
+   * Counts a security rejection against `client`; true when it started a ban.
+   * A trusted proxy is never struck for what its clients send.
+   */
+  #strike(client: string, reason: SecurityReason): boolean {
+    if (client === this.#peer && this.#ctx.proxies.trusts(this.#peer)) return false;
+    return this.#ctx.admission.strike(client, reason);
   }
 
   #log(outcome: Outcome, bytes: number): void {

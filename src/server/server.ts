@@ -47,7 +47,16 @@ export interface ServerOptions {
   workerId?: number;
 }
 
+/** Back-off after an accept error that is not one client's (EMFILE, ENOMEM…). */
 const ACCEPT_RETRY_MS = 50;
+const ACCEPT_LOG_EVERY_MS = 1000;
+
+/** Errors that concern one connection only (reset or aborted before accept). */
+function _perConnection(error: unknown): boolean {
+  return error instanceof Deno.errors.NotConnected ||
+    error instanceof Deno.errors.ConnectionReset ||
+    error instanceof Deno.errors.ConnectionAborted;
+}
 
 /**
  * Binds the listener and starts accepting. Throws `Deno.errors.AddrInUse` and
@@ -147,8 +156,9 @@ export function startServer(options: ServerOptions): RunningServer {
         options.shared.metrics.rejection("busy");
         await connection.refuse(_busy(refusal));
       }
-    }).finally(() => connections.delete(connection));
-  }, log);
+    }).catch((error) => log.error("connection failed", { error: String(error) }))
+      .finally(() => connections.delete(connection));
+  }, log).catch((error) => log.error("accept loop failed", { error: String(error) }));
 
   return {
     addr,
@@ -193,17 +203,30 @@ async function _acceptLoop(
   log: Logger,
 ): Promise<void> {
   let nextId = 0;
+  let lastLogged = 0;
   while (!stopped()) {
     let conn: Deno.Conn;
     try {
       conn = await listener.accept();
     } catch (error) {
       if (stopped() || error instanceof Deno.errors.BadResource) return;
-      log.error("accept failed", { error: String(error) });
+      // A connection reset before it was accepted is that client's problem: go on at once.
+      if (_perConnection(error)) continue;
+      if (Date.now() - lastLogged > ACCEPT_LOG_EVERY_MS) {
+        lastLogged = Date.now();
+        log.error("accept failed", { error: String(error) });
+      }
       await new Promise((resolve) => setTimeout(resolve, ACCEPT_RETRY_MS));
       continue;
     }
-    (conn as Deno.TcpConn).setNoDelay?.(true);
-    accepted(conn, ++nextId);
+    try {
+      (conn as Deno.TcpConn).setNoDelay?.(true);
+      accepted(conn, ++nextId);
+    } catch (error) {
+      log.error("connection setup failed", { error: String(error) });
+      try {
+        conn.close();
+      } catch { /* already closed */ }
+    }
   }
 }

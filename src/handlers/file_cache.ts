@@ -1,0 +1,105 @@
+/**
+ * A cache of resolved files for the hot path: a request path maps to its
+ * checked real path, size, mtime, type, precompressed siblings and, for small
+ * files, the bytes themselves. An entry is trusted for `ttlMs`; after that the
+ * file is resolved again and its bytes kept only if size and mtime are
+ * unchanged. Bounded in total bytes, least recently used first out.
+ * @module
+ */
+
+import type { Coding } from "./encoding.ts";
+import type { ServedType } from "./content_types.ts";
+
+/** A regular file inside the web root, checked and typed. */
+export interface ResolvedFile {
+  /** Its real path. */
+  path: string;
+  /** Its name, for Content-Disposition. */
+  name: string;
+  size: number;
+  mtimeMs: number;
+  served: ServedType;
+  /** Precompressed siblings (`.br`, `.gz`) not older than the file. */
+  siblings: ReadonlyMap<Coding, { path: string; size: number }>;
+  /** The whole file, when small enough to keep in memory. */
+  content: Uint8Array | null;
+  /** The gzip of `content`, made once on first use. */
+  gzipped: (() => Uint8Array) | null;
+}
+
+/** Options of {@linkcode FileCache}. */
+export interface FileCacheOptions {
+  /** Most bytes of file content kept in all. */
+  maxBytes: number;
+  /** Files larger than this are resolved but never kept in memory. */
+  maxFileBytes: number;
+  /** How long an entry is trusted before the file is checked again. */
+  ttlMs: number;
+}
+
+/** Entries kept at most, whatever their size. */
+const MAX_ENTRIES = 10_000;
+
+interface Entry {
+  file: ResolvedFile;
+  checkedAt: number;
+}
+
+/**
+ * The cache.
+ *
+ * @example
+ * ```ts
+ * import { FileCache } from "./file_cache.ts";
+ * const cache = new FileCache({ maxBytes: 64 << 20, maxFileBytes: 256 << 10, ttlMs: 1000 });
+ * cache.fresh("/index.html", Date.now()); // null until set
+ * ```
+ */
+export class FileCache {
+  #options: FileCacheOptions;
+  #entries = new Map<string, Entry>();
+  #bytes = 0;
+
+  constructor(options: FileCacheOptions) {
+    this.#options = options;
+  }
+
+  /** Whether a file of `size` bytes may be kept in memory. */
+  keeps(size: number): boolean {
+    return size <= this.#options.maxFileBytes && size <= this.#options.maxBytes;
+  }
+
+  /** The entry for `key` if it was checked less than `ttlMs` ago. */
+  fresh(key: string, now: number): ResolvedFile | null {
+    const entry = this.#entries.get(key);
+    if (entry === undefined || now - entry.checkedAt >= this.#options.ttlMs) return null;
+    this.#entries.delete(key);
+    this.#entries.set(key, entry);
+    return entry.file;
+  }
+
+  /** The entry for `key` however old, to reuse its bytes when the file did not change. */
+  stale(key: string): ResolvedFile | null {
+    return this.#entries.get(key)?.file ?? null;
+  }
+
+  /** Stores `file` as checked at `now`, evicting the least recently used past the budget. */
+  set(key: string, file: ResolvedFile, now: number): void {
+    this.delete(key);
+    this.#entries.set(key, { file, checkedAt: now });
+    this.#bytes += file.content?.length ?? 0;
+    for (const [oldest, entry] of this.#entries) {
+      if (this.#bytes <= this.#options.maxBytes && this.#entries.size <= MAX_ENTRIES) break;
+      this.#entries.delete(oldest);
+      this.#bytes -= entry.file.content?.length ?? 0;
+    }
+  }
+
+  /** Forgets `key`. */
+  delete(key: string): void {
+    const entry = this.#entries.get(key);
+    if (entry === undefined) return;
+    this.#entries.delete(key);
+    this.#bytes -= entry.file.content?.length ?? 0;
+  }
+}

@@ -1,0 +1,35 @@
+import { assertEquals } from "../../tests/_assert.ts";
+import { FileCache, type ResolvedFile } from "./file_cache.ts";
+
+function file(size: number): ResolvedFile {
+  return {
+    path: `/srv/${size}`,
+    name: "x.html",
+    size,
+    mtimeMs: 1,
+    served: { type: "text/html", attachment: false },
+    siblings: new Map(),
+    content: new Uint8Array(size),
+    gzipped: null,
+  };
+}
+
+Deno.test("FileCache trusts an entry for the TTL, then only as a stale copy", () => {
+  const cache = new FileCache({ maxBytes: 1000, maxFileBytes: 500, ttlMs: 100 });
+  cache.set("a", file(10), 0);
+  assertEquals(cache.fresh("a", 99)?.size, 10);
+  assertEquals(cache.fresh("a", 100), null);
+  assertEquals(cache.stale("a")?.size, 10);
+});
+
+Deno.test("FileCache keeps within its byte budget, least recently used out first", () => {
+  const cache = new FileCache({ maxBytes: 1000, maxFileBytes: 500, ttlMs: 1000 });
+  cache.set("a", file(400), 0);
+  cache.set("b", file(400), 0);
+  cache.fresh("a", 1);
+  cache.set("c", file(400), 2);
+  assertEquals(cache.stale("b"), null, "b was least recently used");
+  assertEquals(cache.stale("a")?.size, 400);
+  assertEquals(cache.keeps(500), true);
+  assertEquals(cache.keeps(501), false);
+});
