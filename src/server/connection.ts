@@ -16,6 +16,7 @@ import { sanitizeForLog } from "../log.ts";
 import type { ServerContext } from "./context.ts";
 import type { Expiring } from "./deadlines.ts";
 import { SocketReader } from "./socket_reader.ts";
+import type { SocketConn } from "./tls_listener.ts";
 
 /** What the connection is waiting for; it decides what a passed deadline means. */
 type Phase = "fresh" | "idle" | "head" | "body" | "busy" | "write" | "closed";
@@ -57,7 +58,7 @@ interface Outcome {
  */
 export class Connection implements Expiring {
   deadline = Infinity;
-  #conn: Deno.Conn;
+  #conn: SocketConn;
   #ctx: ServerContext;
   #tag: string;
   /** The socket peer's address. */
@@ -69,12 +70,10 @@ export class Connection implements Expiring {
   #headEnd = 0;
   /** A 408 is being sent: nothing more is read or answered. */
   #timedOut = false;
-  /** A TLS handshake still under way, or `null`. */
-  #handshake: Promise<void> | null = null;
   /** The request being answered, for a 408 sent while its body is read. */
   #current: RequestHead | null = null;
 
-  constructor(conn: Deno.Conn, id: number, ctx: ServerContext) {
+  constructor(conn: SocketConn, id: number, ctx: ServerContext) {
     this.#conn = conn;
     this.#ctx = ctx;
     this.#tag = `w${ctx.workerId}#c${id}`;
@@ -83,12 +82,6 @@ export class Connection implements Expiring {
     const { config } = ctx;
     this.#reader = new SocketReader(conn, { maxSize: Math.max(65536, config.maxHead + 1024) });
     this.#scanner = new HeadScanner(config);
-    if ("handshake" in conn) {
-      this.#handshake = (conn as Deno.TlsConn).handshake().then(
-        () => void (this.#handshake = null),
-        () => void (this.#handshake = null),
-      );
-    }
   }
 
   /** Whether the connection waits between requests (safe to close at shutdown). */
@@ -116,16 +109,9 @@ export class Connection implements Expiring {
     if (this.#phase === "closed") return;
     this.#phase = "closed";
     this.deadline = Infinity;
-    // Deno 2.9 cannot close a TLS socket mid-handshake (the close waits for the
-    // handshake), and closing would cancel the read that holds the slot: wait
-    // for the handshake to end, so the socket stays counted until it is gone.
-    const close = () => {
-      try {
-        this.#conn.close();
-      } catch { /* already closed */ }
-    };
-    if (this.#handshake === null) close();
-    else this.#handshake.then(close);
+    try {
+      this.#conn.close();
+    } catch { /* already closed */ }
   }
 
   /** Answers `error` (a 503 at admission) without reading anything, then closes. */

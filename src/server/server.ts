@@ -16,6 +16,7 @@ import { Admission } from "./admission.ts";
 import type { ClientTable } from "./client_table.ts";
 import type { Metrics } from "./metrics.ts";
 import { PoolStatus } from "./pool_status.ts";
+import { listenNodeTls, type SocketConn } from "./tls_listener.ts";
 import type { Prepared } from "../startup.ts";
 import { CommonHeaders } from "./common_headers.ts";
 import { Connection } from "./connection.ts";
@@ -65,14 +66,20 @@ function _perConnection(error: unknown): boolean {
  * @example
  * ```ts ignore
  * import { startServer } from "./server.ts";
- * const server = startServer({ config, log, prepared, shared });
+ * const server = await startServer({ config, log, prepared, shared });
  * await server.shutdown();
  * ```
  */
-export function startServer(options: ServerOptions): RunningServer {
+export async function startServer(options: ServerOptions): Promise<RunningServer> {
   const { config, log, prepared } = options;
-  const listener = _listen(config, prepared);
-  const addr = listener.addr as Deno.NetAddr;
+  // TLS connections arrive by callback; they are handed on once the context below exists.
+  let handOver: ((conn: SocketConn) => void) | null = null;
+  let isBanned: ((address: string) => boolean) | null = null;
+  const listener = await _listen(config, prepared, {
+    accepted: (conn) => handOver ? handOver(conn) : conn.close(),
+    refuse: (address) => isBanned?.(address) ?? false,
+  });
+  const addr = listener.addr;
   const hosts = new HostAllowList({
     boundHost: config.host,
     boundPort: addr.port,
@@ -139,7 +146,7 @@ export function startServer(options: ServerOptions): RunningServer {
     const line = pool.update(admission.open, admission.queued);
     if (line !== null) log.info(line);
   };
-  const accepting = _acceptLoop(listener, () => draining, (conn, id) => {
+  const accepted = (conn: SocketConn, id: number) => {
     const connection = new Connection(conn, id, context);
     const peer = (conn.remoteAddr as Deno.NetAddr).hostname;
     connections.add(connection);
@@ -158,13 +165,20 @@ export function startServer(options: ServerOptions): RunningServer {
       }
     }).catch((error) => log.error("connection failed", { error: String(error) }))
       .finally(() => connections.delete(connection));
-  }, log).catch((error) => log.error("accept loop failed", { error: String(error) }));
+  };
+  let nextId = 0;
+  handOver = (conn) => accepted(conn, ++nextId);
+  isBanned = (address) => admission.banned(address);
+  const accepting = listener.deno === null
+    ? Promise.resolve()
+    : _acceptLoop(listener.deno, () => draining, accepted, log)
+      .catch((error) => log.error("accept loop failed", { error: String(error) }));
 
   return {
     addr,
     async shutdown() {
       draining = true;
-      listener.close();
+      const closed = listener.close();
       await accepting;
       for (const connection of connections) if (connection.idle) connection.close();
       const deadline = Date.now() + config.shutdownTimeoutMs;
@@ -174,18 +188,45 @@ export function startServer(options: ServerOptions): RunningServer {
       }
       for (const connection of connections) connection.close();
       context.sweeper.stop();
+      await closed;
     },
   };
 }
 
-function _listen(config: Config, prepared: Prepared): Deno.Listener {
-  const address = {
+/** A bound listener: Deno's for TCP (accepted in a loop), node's for TLS (by callback). */
+interface BoundListener {
+  addr: Deno.NetAddr;
+  deno: Deno.Listener | null;
+  close(): Promise<void>;
+}
+
+async function _listen(
+  config: Config,
+  prepared: Prepared,
+  hooks: { accepted: (conn: SocketConn) => void; refuse: (address: string) => boolean },
+): Promise<BoundListener> {
+  const reusePort = config.workers > 1;
+  if (prepared.tls === null) {
+    const deno = Deno.listen({
+      hostname: config.host,
+      port: config.port,
+      ...(reusePort ? { reusePort } : {}),
+    });
+    return {
+      addr: deno.addr as Deno.NetAddr,
+      deno,
+      close: () => Promise.resolve(deno.close()),
+    };
+  }
+  const tls = await listenNodeTls({
     hostname: config.host,
     port: config.port,
-    ...(config.workers > 1 ? { reusePort: true } : {}),
-  };
-  if (prepared.tls === null) return Deno.listen(address);
-  return Deno.listenTls({ ...address, ...prepared.tls, alpnProtocols: ["http/1.1"] });
+    ...prepared.tls,
+    handshakeTimeoutMs: config.headerTimeoutMs,
+    reusePort,
+    ...hooks,
+  });
+  return { addr: tls.addr, deno: null, close: () => tls.close() };
 }
 
 /** 503 for a connection over a cap: Retry-After 5, then close (SPEC §6). */
@@ -199,7 +240,7 @@ function _busy(refusal: string): HttpError {
 async function _acceptLoop(
   listener: Deno.Listener,
   stopped: () => boolean,
-  accepted: (conn: Deno.Conn, id: number) => void,
+  accepted: (conn: SocketConn, id: number) => void,
   log: Logger,
 ): Promise<void> {
   let nextId = 0;

@@ -92,7 +92,7 @@ export function runWorker(): void {
     const { config } = data;
     log = new Logger({ format: config.logFormat, level: config.logLevel, worker: data.workerId });
     try {
-      server = startServer({
+      server = await startServer({
         config,
         log,
         prepared: data.prepared,
