@@ -8,7 +8,7 @@
 import type { Config } from "../config.ts";
 import type { BodyReader } from "../http/body_reader.ts";
 import { HttpError } from "../http/http_error.ts";
-import { fieldValue, type Request } from "../http/request.ts";
+import { fieldValues, type Request } from "../http/request.ts";
 import type { HttpResponse } from "../http/response.ts";
 import { CorsPolicy } from "../guard/cors.ts";
 import type { HostAllowList } from "../guard/host_allow.ts";
@@ -155,7 +155,11 @@ export class App {
       query: request.query,
       safePath,
       head: request.method === "HEAD",
-      header: (name) => fieldValue(request.fields, name),
+      // A header sent on several lines is one comma-separated list (RFC 9110 §5.3).
+      header: (name) => {
+        const values = fieldValues(request.fields, name);
+        return values.length === 0 ? undefined : values.join(", ");
+      },
     });
   }
 

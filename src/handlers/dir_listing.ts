@@ -78,7 +78,7 @@ export function directoryListing(entries: ListedEntry[], options: ListingOptions
   const bytes = encoder.encode(body);
   return {
     status: 200,
-    headers: [["Content-Type", type], ["Cache-Control", "no-cache"]],
+    headers: [["Content-Type", type], ["Cache-Control", "no-cache"], ["Vary", "Accept"]],
     body: options.head ? { length: bytes.length, async *chunks() {}, close() {} } : bytes,
   };
 }

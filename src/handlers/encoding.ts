@@ -64,5 +64,6 @@ export function chooseCoding(acceptEncoding: string | undefined, offered: Coding
       bestWeight = weight;
     }
   }
-  return best;
+  // An explicit preference for identity over every offered coding is honoured.
+  return (weights.get("identity") ?? 0) > bestWeight ? null : best;
 }

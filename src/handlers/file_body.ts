@@ -97,6 +97,26 @@ export function gzipStream(file: Deno.FsFile, size: number): BodyStream {
 }
 
 /**
+ * Bytes already in memory sent as a body of unknown length (chunked), so that
+ * a response looks the same whether its coding was made now or kept.
+ *
+ * @example
+ * ```ts
+ * import { bytesOfUnknownLength } from "./file_body.ts";
+ * bytesOfUnknownLength(new Uint8Array(3)).length; // null
+ * ```
+ */
+export function bytesOfUnknownLength(bytes: Uint8Array): BodyStream {
+  return {
+    length: null,
+    async *chunks() {
+      yield bytes;
+    },
+    close() {},
+  };
+}
+
+/**
  * An empty body that still announces `length` (for HEAD; `null` for an
  * on-the-fly coding, whose length is unknown).
  *
@@ -133,7 +153,7 @@ async function* _readRange(
   start: number,
   length: number,
 ): AsyncGenerator<Uint8Array> {
-  if (start > 0) await file.seek(start, Deno.SeekMode.Start);
+  await file.seek(start, Deno.SeekMode.Start);
   let left = length;
   while (left > 0) {
     const read = await file.read(buffer.subarray(0, Math.min(buffer.length, left)));

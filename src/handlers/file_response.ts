@@ -10,7 +10,13 @@ import type { BodyStream, HttpResponse } from "../http/response.ts";
 import { evaluatePreconditions, fileETag, ifRangeHolds, type Validators } from "./conditional.ts";
 import { attachmentDisposition } from "./content_types.ts";
 import { chooseCoding, type Coding, isCompressible, MIN_COMPRESS_BYTES } from "./encoding.ts";
-import { fileStream, gzipStream, headOnly, multipartStream } from "./file_body.ts";
+import {
+  bytesOfUnknownLength,
+  fileStream,
+  gzipStream,
+  headOnly,
+  multipartStream,
+} from "./file_body.ts";
 import type { ResolvedFile } from "./file_cache.ts";
 import { type ByteRange, multipartFraming, parseRange } from "./ranges.ts";
 
@@ -116,7 +122,8 @@ async function _variantBody(file: ResolvedFile, variant: Variant, head: boolean)
     return fileStream(await _open(variant.sibling.path), 0, variant.sibling.size);
   }
   if (head) return headOnly(null);
-  if (file.gzipped !== null) return file.gzipped();
+  // Made on the fly (even if kept since): chunked, as HEAD announces.
+  if (file.gzipped !== null) return bytesOfUnknownLength(file.gzipped());
   return gzipStream(await _open(file.path), file.size);
 }
 

@@ -58,10 +58,9 @@ function _resolve(first: string, last: string, size: number): ByteRange | null |
     return { start: Math.max(0, size - suffix), end: size - 1 };
   }
   const start = Number(first);
-  const end = last === "" ? size - 1 : Number(last);
-  if (end < start) return "invalid";
+  if (last !== "" && Number(last) < start) return "invalid";
   if (start >= size) return null;
-  return { start, end: Math.min(end, size - 1) };
+  return { start, end: last === "" ? size - 1 : Math.min(Number(last), size - 1) };
 }
 
 /**
