@@ -80,7 +80,10 @@ export class Connection implements Expiring {
     const remote = conn.remoteAddr as Deno.NetAddr;
     this.#peer = remote.hostname ?? "-";
     const { config } = ctx;
-    this.#reader = new SocketReader(conn, { maxSize: Math.max(65536, config.maxHead + 1024) });
+    this.#reader = new SocketReader(conn, {
+      initialSize: 1024,
+      maxSize: Math.max(65536, config.maxHead + 1024),
+    });
     this.#scanner = new HeadScanner(config);
   }
 
