@@ -1,0 +1,259 @@
+/**
+ * The three kinds of measurement: wrk load (warm-up, then the median of the
+ * repeats), one 1 GiB download (time, RSS before, peak during), and RSS with
+ * many idle keep-alive connections (through `idle_holder.ts`).
+ * @module
+ */
+
+import { foreignCores, sampleCpu, waitQuiet } from "./cpu.ts";
+import { which } from "./machine.ts";
+import { readMemory, resetPeak } from "./memory.ts";
+import type { ProcessSet } from "./procs.ts";
+import type { BenchEnv, RunningPeer } from "./servers.ts";
+import { runWrk, type WrkOptions, type WrkResult } from "./wrk.ts";
+
+/** Warm-up and measured durations, in seconds. */
+export interface Timing {
+  warmup: number;
+  seconds: number;
+  repeats: number;
+}
+
+/** A load row: a path hit by wrk with some connections. */
+export interface LoadRow {
+  id: string;
+  path: string;
+  connections: number;
+  /** `Connection: close` on every request. */
+  close: boolean;
+}
+
+/** One wrk run and the CPU other processes used meanwhile, in cores. */
+type Run = WrkResult & { foreign: number };
+
+/** Medians over the repeats, the errors of every run, the most other load seen. */
+export interface LoadStat extends WrkResult {
+  runs: number;
+  /** Cores' worth of CPU used by other processes during the noisiest run kept. */
+  foreign: number;
+}
+
+/** Above this much CPU used by others during a run, the run is re-done once. */
+export const NOISY_CORES = 0.2;
+/** How long a noisy run's retry waits for the machine to go quiet. */
+const QUIET_WAIT_MS = 30_000;
+
+/** One 1 GiB download. */
+export interface Download {
+  seconds: number;
+  bytes: number;
+  rssBeforeKiB: number;
+  /** VmHWM during the download (VmHWM since start if it could not be reset). */
+  peakKiB: number;
+  peakReset: boolean;
+  rssAfterKiB: number;
+}
+
+/** RSS with idle connections. */
+export interface Idle {
+  rssBeforeKiB: number;
+  rssAfterKiB: number;
+  /** Connections still open (the server did not close them) when RSS was read. */
+  open: number;
+  failed: number;
+  openingMs: number;
+  firstError: string;
+}
+
+/** Options of {@linkcode measureLoad}. */
+export interface LoadOptions {
+  url: string;
+  row: LoadRow;
+  timing: Timing;
+  say: (line: string) => void;
+  /** Whether a run spoilt by other load may be re-done (the time budget allows). */
+  mayRetry: () => boolean;
+}
+
+/**
+ * Warm-up, then `repeats` runs; the median of each figure. A run during which
+ * other processes used more than {@linkcode NOISY_CORES} is re-done once, when
+ * the machine is quiet again (or after 30 s), and the quieter of the two kept.
+ *
+ * @example
+ * ```ts ignore
+ * const stat = await measureLoad(procs, peer, { url, row, timing, say, mayRetry });
+ * ```
+ */
+export async function measureLoad(
+  procs: ProcessSet,
+  peer: RunningPeer,
+  options: LoadOptions,
+): Promise<LoadStat> {
+  const { row, timing, say } = options;
+  const wrk = { url: options.url, connections: row.connections, close: row.close };
+  await runWrk(procs, { ...wrk, seconds: timing.warmup });
+  const runs: Run[] = [];
+  for (let i = 0; i < timing.repeats; i++) {
+    const label = `run ${i + 1}/${timing.repeats}`;
+    let run = await _run(procs, peer, { ...wrk, seconds: timing.seconds });
+    say(_describe(label, run));
+    if (run.foreign > NOISY_CORES && options.mayRetry()) {
+      const quiet = await waitQuiet(NOISY_CORES, QUIET_WAIT_MS);
+      if (!quiet) say(`  still busy after ${QUIET_WAIT_MS / 1000} s: running again anyway`);
+      const again = await _run(procs, peer, { ...wrk, seconds: timing.seconds });
+      say(_describe(`${label} again`, again));
+      if (again.foreign < run.foreign) run = again;
+    }
+    runs.push(run);
+  }
+  return {
+    rps: _median(runs.map((r) => r.rps)),
+    p50Ms: _median(runs.map((r) => r.p50Ms)),
+    p99Ms: _median(runs.map((r) => r.p99Ms)),
+    errors: runs.map((r) => r.errors).filter((e) => e !== "").join("; "),
+    cpuSeconds: runs.reduce((sum, r) => sum + r.cpuSeconds, 0),
+    runs: runs.length,
+    foreign: Math.max(...runs.map((r) => r.foreign)),
+  };
+}
+
+async function _run(procs: ProcessSet, peer: RunningPeer, options: WrkOptions): Promise<Run> {
+  const before = sampleCpu(peer.pids());
+  const result = await runWrk(procs, options);
+  const foreign = foreignCores(before, sampleCpu(peer.pids()), result.cpuSeconds);
+  return { ...result, foreign };
+}
+
+function _describe(label: string, run: Run): string {
+  return `  ${label}: ${Math.round(run.rps)} req/s, p50 ${run.p50Ms.toFixed(2)} ms, ` +
+    `p99 ${run.p99Ms.toFixed(2)} ms, other load ${run.foreign.toFixed(2)} cores` +
+    (run.errors ? ` (${run.errors})` : "");
+}
+
+/**
+ * Downloads `url` once (curl when present, else fetch) and reads the server's
+ * memory around it.
+ *
+ * @example
+ * ```ts ignore
+ * const download = await measureDownload(procs, peer, url);
+ * ```
+ */
+export async function measureDownload(
+  procs: ProcessSet,
+  peer: RunningPeer,
+  url: string,
+): Promise<Download> {
+  const pids = peer.pids();
+  const before = readMemory(pids);
+  const peakReset = resetPeak(pids);
+  const { seconds, bytes } = await _download(procs, url);
+  const after = readMemory(pids);
+  return {
+    seconds,
+    bytes,
+    rssBeforeKiB: before.rssKiB,
+    peakKiB: after.hwmKiB,
+    peakReset,
+    rssAfterKiB: after.rssKiB,
+  };
+}
+
+async function _download(
+  procs: ProcessSet,
+  url: string,
+): Promise<{ seconds: number; bytes: number }> {
+  if (which("curl") !== null) {
+    const format = "%{http_code} %{size_download} %{time_total}";
+    const { out } = await procs.run("curl", "curl", ["-s", "-o", "/dev/null", "-w", format, url]);
+    const [status, bytes, seconds] = out.trim().split(" ");
+    if (status !== "200") throw new Error(`Download answered ${status}`);
+    return { seconds: Number(seconds), bytes: Number(bytes) };
+  }
+  const started = performance.now();
+  const response = await fetch(url);
+  if (response.status !== 200) throw new Error(`Download answered ${response.status}`);
+  let bytes = 0;
+  for await (const chunk of response.body!) bytes += chunk.length;
+  return { seconds: (performance.now() - started) / 1000, bytes };
+}
+
+/**
+ * Opens `count` keep-alive connections from a holder process, reads the
+ * server's RSS with them open, then closes them all.
+ *
+ * @example
+ * ```ts ignore
+ * const idle = await measureIdle(env, peer, 10_000);
+ * ```
+ */
+export async function measureIdle(env: BenchEnv, peer: RunningPeer, count: number): Promise<Idle> {
+  const pids = peer.pids();
+  await _sleep(500);
+  const rssBeforeKiB = readMemory(pids).rssKiB;
+  const holder = env.procs.spawn("idle holder", Deno.execPath(), [
+    "run",
+    "--allow-net=127.0.0.1",
+    `${env.repo}/scripts/bench/idle_holder.ts`,
+    String(peer.port),
+    String(count),
+    "/page.html",
+  ], { manyFiles: true, stdin: "piped", stdout: "piped" });
+  const lines = _lines(holder.child.stdout);
+  const stdin = holder.child.stdin.getWriter();
+  try {
+    const ready = (await _within(lines.next(), 120_000, "idle holder not ready")).value ?? "";
+    const [word, open, failed, ms, ...error] = ready.split(" ");
+    if (word !== "ready") throw new Error(`Idle holder: ${ready || "no output"}`);
+    await _sleep(1000);
+    const rssAfterKiB = readMemory(pids).rssKiB;
+    await stdin.write(new TextEncoder().encode("status\n"));
+    const status = (await _within(lines.next(), 10_000, "idle holder silent")).value ?? "";
+    const stillOpen = Number(status.split(" ")[1] ?? open);
+    await stdin.write(new TextEncoder().encode("quit\n"));
+    await _within(holder.status, 20_000, "idle holder did not exit");
+    return {
+      rssBeforeKiB,
+      rssAfterKiB,
+      open: stillOpen,
+      failed: Number(failed),
+      openingMs: Number(ms),
+      firstError: error.join(" "),
+    };
+  } finally {
+    await stdin.close().catch(() => {});
+    await env.procs.stop(holder);
+    await _sleep(1000);
+  }
+}
+
+async function* _lines(stream: ReadableStream<Uint8Array>): AsyncGenerator<string> {
+  let pending = "";
+  for await (const chunk of stream.pipeThrough(new TextDecoderStream())) {
+    pending += chunk;
+    let newline;
+    while ((newline = pending.indexOf("\n")) >= 0) {
+      yield pending.slice(0, newline);
+      pending = pending.slice(newline + 1);
+    }
+  }
+}
+
+function _within<T>(promise: Promise<T>, ms: number, message: string): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(message)), ms);
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}
+
+function _median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = Math.floor(sorted.length / 2);
+  return sorted.length % 2 === 1 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
+}
+
+function _sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
