@@ -5,16 +5,21 @@
  * @module
  */
 
-import { App } from "../handlers/app.ts";
 import { BodyReader, type ByteSource } from "../http/body_reader.ts";
 import { HeadScanner } from "../http/head_scanner.ts";
 import { parseHead, type RequestHead } from "../http/head_parser.ts";
 import { HttpError, type SecurityReason } from "../http/http_error.ts";
 import { fieldValue, interpretHead, type Request } from "../http/request.ts";
-import { type HttpResponse, serializeHead, writeResponse } from "../http/response.ts";
-import { sanitizeForLog } from "../log.ts";
+import { serializeHead, writeResponse } from "../http/response.ts";
 import type { ServerContext } from "./context.ts";
 import type { Expiring } from "./deadlines.ts";
+import {
+  failureOutcome,
+  type Outcome,
+  type OutcomeOrigin,
+  recordOutcome,
+  releaseResponse,
+} from "./outcome.ts";
 import { SocketReader } from "./socket_reader.ts";
 import type { SocketConn } from "./tls_listener.ts";
 
@@ -25,26 +30,6 @@ type Phase = "fresh" | "idle" | "head" | "body" | "busy" | "write" | "closed";
 function _startsHead(buffered: Uint8Array): boolean {
   for (const byte of buffered) if (byte !== 13 && byte !== 10) return true;
   return false;
-}
-
-/** Releases a response's stream (a file handle) that will not be sent. */
-function _release(response: HttpResponse): void {
-  if (response.body !== null && !(response.body instanceof Uint8Array)) response.body.close();
-}
-
-/** One answered (or refused) request, for the logs. */
-interface Outcome {
-  /** The parsed head, when there was one (for the log, HEAD and the version). */
-  head: RequestHead | null;
-  /** The interpreted request, when the head was valid (for keep-alive). */
-  request: Request | null;
-  response: HttpResponse;
-  error: HttpError | null;
-  close: boolean;
-  requestId: string;
-  started: number;
-  /** The client's address (the socket peer, or behind a trusted proxy the forwarded one). */
-  client: string;
 }
 
 /**
@@ -121,8 +106,7 @@ export class Connection implements Expiring {
   async refuse(error: HttpError): Promise<void> {
     this.#ctx.sweeper.add(this);
     try {
-      const outcome = this.#failure(error, null, this.#ctx.common.requestId(undefined), 0);
-      outcome.started = performance.now();
+      const outcome = this.#failure(error, this.#bare());
       await this.#send(outcome, true);
     } catch {
       /* the client went away */
@@ -150,7 +134,7 @@ export class Connection implements Expiring {
       outcome = await this.#handle(started);
     } catch (error) {
       if (this.#phase === "closed") return false;
-      outcome = this.#failure(error, null, this.#ctx.common.requestId(undefined), started);
+      outcome = this.#failure(error, { ...this.#bare(), started });
     }
     if (this.#timedOut) return false;
     if (outcome.error?.reason && this.#strike(outcome.client, outcome.error.reason)) {
@@ -174,8 +158,7 @@ export class Connection implements Expiring {
       try {
         end = this.#scanner.scan(this.#reader.buffered(), this.#reader.length);
       } catch (error) {
-        const requestId = this.#ctx.common.requestId(undefined);
-        const outcome = this.#failure(error, null, requestId, performance.now());
+        const outcome = this.#failure(error, this.#bare());
         this.#ctx.admission.takeToken(this.#peer);
         if (outcome.error?.reason) this.#strike(this.#peer, outcome.error.reason);
         await this.#send(outcome, true);
@@ -192,17 +175,7 @@ export class Connection implements Expiring {
   }
 
   async #handle(started: number): Promise<Outcome> {
-    const end = this.#headEnd;
-    let head: RequestHead;
-    try {
-      head = parseHead(this.#reader.buffered(), this.#scanner.headStart, end);
-    } catch (error) {
-      this.#ctx.admission.takeToken(this.#peer);
-      throw error;
-    } finally {
-      this.#reader.consume(end);
-    }
-    this.#arm("busy");
+    const head = this.#parse();
     const client = this.#ctx.proxies.clientAddress(this.#peer, head.fields);
     if (this.#ctx.admission.banned(client)) {
       this.close();
@@ -210,12 +183,31 @@ export class Connection implements Expiring {
     }
     const retryAfter = this.#ctx.admission.takeToken(client);
     const requestId = this.#ctx.common.requestId(fieldValue(head.fields, "x-request-id"));
+    this.#current = head;
+    return await this.#exchange({ head, requestId, started, client }, retryAfter);
+  }
+
+  /** Parses the buffered head (a parse error still takes a token) and consumes it. */
+  #parse(): RequestHead {
+    const end = this.#headEnd;
+    try {
+      return parseHead(this.#reader.buffered(), this.#scanner.headStart, end);
+    } catch (error) {
+      this.#ctx.admission.takeToken(this.#peer);
+      throw error;
+    } finally {
+      this.#reader.consume(end);
+      this.#arm("busy");
+    }
+  }
+
+  /** Interprets the head, lets the app answer, and settles the body either way. */
+  async #exchange(origin: OutcomeOrigin, retryAfter: number): Promise<Outcome> {
     let request: Request | null = null;
     let body: BodyReader | null = null;
-    let continueSent = false;
+    const continued = { sent: false };
     try {
-      this.#current = head;
-      request = interpretHead(head);
+      request = interpretHead(origin.head!);
       body = new BodyReader(this.#bodySource(), request.body, this.#ctx.bodyLimits);
       // After the body reader exists, so the refusal path drains or closes for the body.
       if (retryAfter > 0) {
@@ -224,40 +216,52 @@ export class Connection implements Expiring {
           headers: [["Retry-After", String(retryAfter)]],
         });
       }
-      const exchange = {
+      const asked = request;
+      const response = await this.#ctx.app.handle({
         request,
-        client,
+        client: origin.client,
         body,
-        sendContinue: async () => {
-          if (!request!.expectContinue || continueSent) return;
-          continueSent = true;
-          await this.#write(
-            serializeHead(100, [], [], this.#headOptions(requestId, false, request!)),
-          );
-        },
-      };
-      const response = await this.#ctx.app.handle(exchange);
+        sendContinue: () => this.#sendContinue(asked, origin.requestId, continued),
+      });
       try {
-        const close = await this.#finishBody(body, request.expectContinue && !continueSent);
-        return { head, request, response, error: null, close, requestId, started, client };
+        const close = await this.#finishBody(body, request.expectContinue && !continued.sent);
+        return { ...origin, request, response, error: null, close };
       } catch (error) {
-        _release(response);
+        releaseResponse(response);
         throw error;
       }
     } catch (error) {
-      if (this.#phase === "closed") throw error;
-      let outcome = this.#failure(error, head, requestId, started, client);
-      if (!outcome.close && body?.pending) {
-        try {
-          outcome.close = await this.#finishBody(body, request!.expectContinue && !continueSent);
-        } catch (framingError) {
-          if ((this.#phase as Phase) === "closed") throw framingError;
-          outcome = this.#failure(framingError, head, requestId, started, client);
-        }
-      }
-      outcome.request = request;
-      return outcome;
+      return await this.#refused(error, origin, request, body, continued.sent);
     }
+  }
+
+  /** Sends `100 Continue` once, if the client asked for it. */
+  async #sendContinue(request: Request, requestId: string, continued: { sent: boolean }) {
+    if (!request.expectContinue || continued.sent) return;
+    continued.sent = true;
+    await this.#write(serializeHead(100, [], [], this.#headOptions(requestId, false, request)));
+  }
+
+  /** The outcome for a refused request, with its body drained, or the connection marked to close. */
+  async #refused(
+    error: unknown,
+    origin: OutcomeOrigin,
+    request: Request | null,
+    body: BodyReader | null,
+    continueSent: boolean,
+  ): Promise<Outcome> {
+    if (this.#phase === "closed") throw error;
+    let outcome = this.#failure(error, origin);
+    if (!outcome.close && body?.pending) {
+      try {
+        outcome.close = await this.#finishBody(body, request!.expectContinue && !continueSent);
+      } catch (framingError) {
+        if ((this.#phase as Phase) === "closed") throw framingError;
+        outcome = this.#failure(framingError, origin);
+      }
+    }
+    outcome.request = request;
+    return outcome;
   }
 
   /**
@@ -272,29 +276,14 @@ export class Connection implements Expiring {
     return false;
   }
 
-  #failure(
-    error: unknown,
-    head: RequestHead | null,
-    requestId: string,
-    started: number,
-    client = this.#peer,
-  ): Outcome {
-    if (!(error instanceof HttpError)) {
-      this.#ctx.log.error("request failed", { conn: this.#tag, error: String(error) });
-      error = new HttpError(500, "Internal server error", { close: true });
-    }
-    const httpError = error as HttpError;
-    const json = head !== null && App.wantsJson(head.target);
-    return {
-      head,
-      request: null,
-      response: httpError.toResponse(json),
-      error: httpError,
-      close: httpError.close,
-      requestId,
-      started,
-      client,
-    };
+  #failure(error: unknown, origin: OutcomeOrigin): Outcome {
+    return failureOutcome(error, origin, this.#ctx.log, this.#tag);
+  }
+
+  /** Where a failure outside any parsed head comes from: the peer, now. */
+  #bare(): OutcomeOrigin {
+    const requestId = this.#ctx.common.requestId(undefined);
+    return { head: null, requestId, started: performance.now(), client: this.#peer };
   }
 
   async #send(outcome: Outcome, close: boolean): Promise<void> {
@@ -368,12 +357,11 @@ export class Connection implements Expiring {
 
   #timeOut(phase: "head" | "body"): void {
     this.#timedOut = true;
-    const requestId = this.#ctx.common.requestId(undefined);
     const error = new HttpError(408, "Request timeout", { close: true, reason: "timeout" });
     const head = phase === "body" ? this.#current : null;
     // Only a partial head counts towards a ban; a stalled body does not (SPEC §6).
     if (phase === "head") this.#strike(this.#peer, "timeout");
-    this.#send(this.#failure(error, head, requestId, performance.now()), true)
+    this.#send(this.#failure(error, { ...this.#bare(), head }), true)
       .catch(() => {})
       .finally(() => this.close());
   }
@@ -388,31 +376,6 @@ export class Connection implements Expiring {
   }
 
   #log(outcome: Outcome, bytes: number): void {
-    const { head, error } = outcome;
-    const requestLine = head ? `${head.method} ${head.target} ${head.version}` : "-";
-    const status = outcome.response.status;
-    const durationMs = performance.now() - outcome.started;
-    this.#ctx.log.access({
-      tag: this.#tag,
-      client: outcome.client,
-      requestLine: sanitizeForLog(requestLine),
-      status,
-      bytes,
-      durationMs,
-      requestId: outcome.requestId,
-    });
-    this.#ctx.metrics.request(head?.method ?? "OTHER", status, bytes, durationMs);
-    if (status === 201) this.#ctx.metrics.upload();
-    if (error?.reason) {
-      this.#ctx.metrics.rejection(error.reason);
-      this.#ctx.log.security(error.reason, {
-        conn: this.#tag,
-        client: outcome.client,
-        status,
-        request: requestLine,
-        detail: error.message,
-        rid: outcome.requestId,
-      });
-    }
+    recordOutcome(this.#ctx, this.#tag, outcome, bytes);
   }
 }

@@ -1,0 +1,116 @@
+/**
+ * What came of one request (its response, or the error that replaced it),
+ * and how it is recorded: the access line, the security event, the metrics.
+ * @module
+ */
+
+import { App } from "../handlers/app.ts";
+import type { RequestHead } from "../http/head_parser.ts";
+import { HttpError } from "../http/http_error.ts";
+import type { Request } from "../http/request.ts";
+import type { HttpResponse } from "../http/response.ts";
+import { type Logger, sanitizeForLog } from "../log.ts";
+import type { ServerContext } from "./context.ts";
+
+/** Releases a response's stream (a file handle) that will not be sent. */
+export function releaseResponse(response: HttpResponse): void {
+  if (response.body !== null && !(response.body instanceof Uint8Array)) response.body.close();
+}
+
+/** One answered (or refused) request. */
+export interface Outcome {
+  /** The parsed head, when there was one (for the log, HEAD and the version). */
+  head: RequestHead | null;
+  /** The interpreted request, when the head was valid (for keep-alive). */
+  request: Request | null;
+  response: HttpResponse;
+  error: HttpError | null;
+  close: boolean;
+  requestId: string;
+  started: number;
+  /** The client's address (the socket peer, or behind a trusted proxy the forwarded one). */
+  client: string;
+}
+
+/** Where an outcome comes from: the head (if any), the request id, the start time, the client. */
+export interface OutcomeOrigin {
+  head: RequestHead | null;
+  requestId: string;
+  started: number;
+  client: string;
+}
+
+/**
+ * The outcome for a failure: an {@linkcode HttpError}'s own response, or a
+ * 500 (logged, never shown) for anything else. JSON for requests to `/upload`.
+ *
+ * @example
+ * ```ts ignore
+ * import { failureOutcome } from "./outcome.ts";
+ * failureOutcome(new HttpError(404), { head, requestId, started, client }, log, "w1#c1");
+ * ```
+ */
+export function failureOutcome(
+  error: unknown,
+  origin: OutcomeOrigin,
+  log: Logger,
+  tag: string,
+): Outcome {
+  if (!(error instanceof HttpError)) {
+    log.error("request failed", { conn: tag, error: String(error) });
+    error = new HttpError(500, "Internal server error", { close: true });
+  }
+  const httpError = error as HttpError;
+  const json = origin.head !== null && App.wantsJson(origin.head.target);
+  return {
+    ...origin,
+    request: null,
+    response: httpError.toResponse(json),
+    error: httpError,
+    close: httpError.close,
+  };
+}
+
+/**
+ * Records a sent outcome: one access line, a security event when the error
+ * has a reason, and the metrics.
+ *
+ * @example
+ * ```ts ignore
+ * import { recordOutcome } from "./outcome.ts";
+ * recordOutcome(context, "w1#c1", outcome, 2048);
+ * ```
+ */
+export function recordOutcome(
+  ctx: ServerContext,
+  tag: string,
+  outcome: Outcome,
+  bytes: number,
+): void {
+  const { head, error } = outcome;
+  const requestLine = head ? `${head.method} ${head.target} ${head.version}` : "-";
+  const status = outcome.response.status;
+  const durationMs = performance.now() - outcome.started;
+  ctx.log.access({
+    tag,
+    client: outcome.client,
+    requestLine: sanitizeForLog(requestLine),
+    status,
+    bytes,
+    durationMs,
+    requestId: outcome.requestId,
+  });
+  ctx.metrics.request(head?.method ?? "OTHER", status, bytes, durationMs);
+  if (status === 201) ctx.metrics.upload();
+  if (error?.reason) {
+    ctx.metrics.rejection(error.reason);
+    ctx.log.security(error.reason, {
+      conn: tag,
+      client: outcome.client,
+      status,
+      request: requestLine,
+      detail: error.message,
+      rid: outcome.requestId,
+    });
+  }
+}
