@@ -13,6 +13,7 @@ import { fieldValue, interpretHead, type Request } from "../http/request.ts";
 import { serializeHead, writeResponse } from "../http/response.ts";
 import type { ServerContext } from "./context.ts";
 import type { Expiring } from "./deadlines.ts";
+import { fairTurn } from "./fair_turn.ts";
 import {
   failureOutcome,
   type Outcome,
@@ -81,7 +82,7 @@ export class Connection implements Expiring {
   async run(): Promise<void> {
     this.#ctx.sweeper.add(this);
     try {
-      while (await this.#serveOne()) { /* next request */ }
+      while (await this.#serveOne()) await fairTurn(this.#ctx.sweeper.size);
     } catch (error) {
       if (this.#phase !== "closed") {
         this.#ctx.log.debug("connection error", { conn: this.#tag, error: String(error) });

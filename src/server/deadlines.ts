@@ -40,6 +40,11 @@ export class DeadlineSweeper {
     this.#timer ??= setInterval(() => this.#sweep(), this.#intervalMs);
   }
 
+  /** How many items are watched (the open connections of a server). */
+  get size(): number {
+    return this.#items.size;
+  }
+
   /** Stops watching `item`. */
   delete(item: Expiring): void {
     this.#items.delete(item);
