@@ -84,21 +84,33 @@ export async function startBastion(options: StartOptions = {}): Promise<Bastion>
     `--allow-write=${uploads}`,
     ...(options.extraPermissions ?? []),
   ];
-  const process = spawnBastion([...permissions], [
+  const process = await launchBastion([...permissions], [
     "--root",
     root,
     "--port",
     "0",
     ...(options.args ?? []),
   ], options.env);
-  const banner = (await process.waitForLog(BANNER)).match(BANNER)!;
-  const port = Number(banner[1] ?? banner[2]);
   const stop = async (signal?: Deno.Signal) => {
     const status = await process.stop(signal);
     await Deno.remove(base, { recursive: true }).catch(() => {});
     return status;
   };
-  return { ...process, stop, port, root, uploads };
+  return { ...process, stop, root, uploads };
+}
+
+/**
+ * Spawns bastion with exactly these permission flags (and any other `deno run`
+ * flags among them) and arguments; resolves with the port once the banner shows.
+ */
+export async function launchBastion(
+  flags: string[],
+  args: string[],
+  env: Record<string, string> = {},
+): Promise<Omit<Bastion, "root" | "uploads">> {
+  const process = spawnBastion(flags, args, env);
+  const banner = (await process.waitForLog(BANNER)).match(BANNER)!;
+  return { ...process, port: Number(banner[1] ?? banner[2]) };
 }
 
 /** Spawns bastion without waiting for anything (for start-up error tests). */

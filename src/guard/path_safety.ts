@@ -1,9 +1,13 @@
 /**
- * Path safety (SPEC §3): decodes a request path and refuses traversal before
- * any file-system call. Pure; the file handler adds the real-path check.
+ * Path safety (SPEC §3), every check of ours on a file path in one module:
+ * decoding a request path and refusing traversal before any file-system call,
+ * hidden (dot) segments, and whether a real path stays inside the web root.
+ * The permission sandbox is the independent second layer (tests/sandbox_test.ts
+ * swaps this module for one without checks to show that layer on its own).
  * @module
  */
 
+import { sep } from "node:path";
 import { badRequest, HttpError } from "../http/http_error.ts";
 
 /** A decoded, traversal-free request path. */
@@ -51,6 +55,35 @@ export function decodePath(rawPath: string): SafePath {
   const segments = decoded.split("/").filter((segment) => segment !== "");
   if (segments.includes("..")) throw _traversal("Dot-dot segment in path");
   return { segments, trailingSlash: decoded.endsWith("/") };
+}
+
+/**
+ * Whether a path names a hidden entry: a segment that starts with `.` (dotfiles,
+ * `.` and `..`). Such paths are answered 404, as if absent.
+ *
+ * @example
+ * ```ts
+ * import { isHidden } from "./path_safety.ts";
+ * isHidden(["docs", ".git", "config"]); // true
+ * ```
+ */
+export function isHidden(segments: readonly string[]): boolean {
+  return segments.some((segment) => segment.startsWith("."));
+}
+
+/**
+ * Whether `real`, a path with every symlink resolved, is `root` (itself a real
+ * path) or inside it. A symlink that leads out of the web root fails this.
+ *
+ * @example
+ * ```ts
+ * import { insideRoot } from "./path_safety.ts";
+ * insideRoot("/srv/www", "/srv/www/a.html"); // true
+ * insideRoot("/srv/www", "/srv/www-old/a.html"); // false
+ * ```
+ */
+export function insideRoot(root: string, real: string): boolean {
+  return real === root || real.startsWith(root + sep);
 }
 
 function _hexPair(text: string, at: number): number {

@@ -1,6 +1,6 @@
 import { assertEquals, assertThrows, assertTrue } from "../../tests/_assert.ts";
 import { HttpError } from "../http/http_error.ts";
-import { decodePath } from "./path_safety.ts";
+import { decodePath, insideRoot, isHidden } from "./path_safety.ts";
 
 function refusal(rawPath: string): HttpError {
   const error = assertThrows(() => decodePath(rawPath), `${rawPath} was accepted`);
@@ -135,4 +135,20 @@ Deno.test("decodePath() never returns a segment that is .. or holds a slash or b
   };
   walk("/", 4);
   assertTrue(accepted > 0);
+});
+
+Deno.test("isHidden() flags any segment starting with a dot, and only those", () => {
+  assertEquals(isHidden([".env"]), true);
+  assertEquals(isHidden(["a", "..", "b"]), true);
+  assertEquals(isHidden(["docs", ".well-known", "x"]), true);
+  assertEquals(isHidden(["docs", "a.b", "c."]), false);
+  assertEquals(isHidden([]), false);
+});
+
+Deno.test("insideRoot() accepts the root and paths below it, not look-alike siblings", () => {
+  assertEquals(insideRoot("/srv/www", "/srv/www"), true);
+  assertEquals(insideRoot("/srv/www", "/srv/www/a/b.html"), true);
+  assertEquals(insideRoot("/srv/www", "/srv/www-old/a.html"), false);
+  assertEquals(insideRoot("/srv/www", "/srv"), false);
+  assertEquals(insideRoot("/srv/www", "/etc/passwd"), false);
 });

@@ -7,7 +7,7 @@
 import { join, sep } from "node:path";
 import { HttpError } from "../http/http_error.ts";
 import type { HttpResponse } from "../http/response.ts";
-import type { SafePath } from "../guard/path_safety.ts";
+import { insideRoot, isHidden, type SafePath } from "../guard/path_safety.ts";
 import type { ContentTypes } from "./content_types.ts";
 import { directoryListing, listDirectory } from "./dir_listing.ts";
 import type { Coding } from "./encoding.ts";
@@ -68,7 +68,7 @@ export class StaticFiles {
   /** Answers a GET or HEAD; throws {@linkcode HttpError} 403/404/415. */
   async serve(request: FileRequest): Promise<HttpResponse> {
     const { segments, trailingSlash } = request.safePath;
-    if (segments.some((segment) => segment.startsWith("."))) throw _notFound();
+    if (isHidden(segments)) throw _notFound();
     const key = segments.join("/") + (trailingSlash ? "/" : "");
     const cached = this.#cache?.fresh(key, Date.now());
     if (cached) return await this.#respond(cached, request);
@@ -151,7 +151,7 @@ export class StaticFiles {
     } catch (error) {
       throw _fsError(error);
     }
-    if (real !== this.#root && !real.startsWith(this.#root + sep)) {
+    if (!insideRoot(this.#root, real)) {
       throw new HttpError(403, "Path leaves the web root", { reason: "traversal" });
     }
     return real;

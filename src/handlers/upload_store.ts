@@ -1,13 +1,15 @@
 /**
  * Stores uploaded documents atomically (SPEC §4): written to a dotfile
- * temporary in the same directory, flushed, then hard-linked to a unique final
- * name (a link never replaces an existing file, unlike rename), so no reader
- * sees a partial file and no upload overwrites another, even across processes.
+ * temporary in the same directory, flushed, hard-linked to a unique final name
+ * (a link never replaces an existing file, unlike rename), then the directory
+ * flushed. No reader sees a partial file, no upload overwrites another, even
+ * across processes, and a 201 survives a power loss.
  * @module
  */
 
 import { join } from "node:path";
 import { HttpError } from "../http/http_error.ts";
+import { randomHex, uploadName } from "./upload_name.ts";
 
 /** Temporary files older than this are left-overs of a crash. */
 export const STALE_TEMP_MS = 60 * 60 * 1000;
@@ -37,7 +39,9 @@ export class UploadStore {
     const temp = join(this.#dir, `.upload-${randomHex(16)}.tmp`);
     try {
       await this.#writeTemp(temp, bytes);
-      return await this.#linkUnique(temp);
+      const name = await this.#linkUnique(temp);
+      await _syncDirectory(this.#dir);
+      return name;
     } catch (error) {
       throw _storageError(error);
     } finally {
@@ -86,34 +90,20 @@ export class UploadStore {
 }
 
 /**
- * The final name of an upload stored at `time`:
- * `upload_YYYYMMDD_HHMMSS_<12 hex>.json` (UTC).
- *
- * @example
- * ```ts
- * import { uploadName } from "./upload_store.ts";
- * uploadName(new Date("2026-11-22T10:30:15Z")); // "upload_20261122_103015_<12 hex>.json"
- * ```
+ * Flushes `dir` itself, so that the new name survives a power loss (the file's
+ * bytes were flushed before the link). Best effort: some file systems refuse
+ * to sync a directory, and the upload is stored either way.
  */
-export function uploadName(time: Date): string {
-  const stamp = time.toISOString().replace(/[-:]/g, "").replace("T", "_").slice(0, 15);
-  return `upload_${stamp}_${randomHex(12)}.json`;
-}
-
-/**
- * `digits` random lowercase hex digits from the system's CSPRNG.
- *
- * @example
- * ```ts
- * import { randomHex } from "./upload_store.ts";
- * randomHex(12).length; // 12
- * ```
- */
-export function randomHex(digits: number): string {
-  const bytes = crypto.getRandomValues(new Uint8Array(Math.ceil(digits / 2)));
-  let hex = "";
-  for (const byte of bytes) hex += byte.toString(16).padStart(2, "0");
-  return hex.slice(0, digits);
+async function _syncDirectory(dir: string): Promise<void> {
+  let handle: Deno.FsFile | null = null;
+  try {
+    handle = await Deno.open(dir, { read: true });
+    await handle.syncData();
+  } catch {
+    /* not supported here: the link stands */
+  } finally {
+    handle?.close();
+  }
 }
 
 function _storageError(error: unknown): unknown {

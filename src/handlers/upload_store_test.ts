@@ -1,6 +1,6 @@
 import { join } from "node:path";
-import { assertEquals, assertMatch, assertRejects, assertTrue } from "../../tests/_assert.ts";
-import { randomHex, STALE_TEMP_MS, uploadName, UploadStore } from "./upload_store.ts";
+import { assertEquals, assertRejects, assertTrue } from "../../tests/_assert.ts";
+import { STALE_TEMP_MS, UploadStore } from "./upload_store.ts";
 
 const NAME = /^upload_(\d{4})(\d{2})(\d{2})_(\d{2})(\d{2})(\d{2})_[0-9a-f]{12}\.json$/;
 const encoder = new TextEncoder();
@@ -145,22 +145,4 @@ Deno.test("UploadStore.removeStaleTemps() leaves a directory named like a tempor
     assertEquals(await new UploadStore(dir).removeStaleTemps(), 0);
     assertEquals(await names(dir), [".upload-abc.tmp"]);
   });
-});
-
-Deno.test("uploadName() formats the time in UTC", () => {
-  const name = uploadName(new Date("2026-11-22T23:59:58.999-05:00"));
-  assertMatch(name, /^upload_20261123_045958_[0-9a-f]{12}\.json$/);
-  assertMatch(uploadName(new Date("2026-01-02T03:04:05Z")), /^upload_20260102_030405_/);
-});
-
-Deno.test("uploadName() differs for the same second", () => {
-  const time = new Date();
-  const seen = new Set(Array.from({ length: 1000 }, () => uploadName(time)));
-  assertEquals(seen.size, 1000);
-});
-
-Deno.test("randomHex() gives the asked number of lowercase hex digits", () => {
-  for (const digits of [1, 2, 11, 12, 16, 33]) {
-    assertMatch(randomHex(digits), new RegExp(`^[0-9a-f]{${digits}}$`));
-  }
 });
