@@ -137,7 +137,11 @@ export class StaticFiles {
         ? await _siblings(file.path, file.mtimeMs)
         : new Map(),
       content,
-      gzipped: content === null ? null : _memo(() => gzipSync(content)),
+      gzipped: content === null || content.length > MAX_GZIP_IN_MEMORY
+        ? null
+        : unchanged && previous.gzipped !== null
+        ? previous.gzipped
+        : _memo(() => gzipSync(content)),
     };
     this.#cache?.set(key, resolved, now);
     return resolved;
@@ -157,6 +161,12 @@ export class StaticFiles {
     return real;
   }
 }
+
+/**
+ * Kept files up to this size are gzipped once in memory (which blocks the
+ * thread for a few milliseconds); larger ones are gzipped as they stream.
+ */
+const MAX_GZIP_IN_MEMORY = 256 * 1024;
 
 function _redirectToDirectory(request: FileRequest): HttpResponse {
   // Leading slashes are collapsed so that "//host" can never become an off-site redirect.
