@@ -146,12 +146,11 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     const line = pool.update(admission.open, admission.queued);
     if (line !== null) log.info(line);
   };
-  const accepted = (conn: SocketConn, id: number) => {
-    const connection = new Connection(conn, id, context);
-    const peer = (conn.remoteAddr as Deno.NetAddr).hostname;
-    connections.add(connection);
-    options.shared.metrics.connection();
-    admission.admit(peer).then(async (refusal) => {
+  // One async function per connection (not a chain of callbacks): its frame
+  // is held for the connection's whole life.
+  const serve = async (connection: Connection, peer: string) => {
+    try {
+      const refusal = await admission.admit(peer);
       if (refusal === null) {
         poolChanged();
         await connection.run();
@@ -163,8 +162,17 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
         options.shared.metrics.rejection("busy");
         await connection.refuse(_busy(refusal));
       }
-    }).catch((error) => log.error("connection failed", { error: String(error) }))
-      .finally(() => connections.delete(connection));
+    } catch (error) {
+      log.error("connection failed", { error: String(error) });
+    } finally {
+      connections.delete(connection);
+    }
+  };
+  const accepted = (conn: SocketConn, id: number) => {
+    const connection = new Connection(conn, id, context);
+    connections.add(connection);
+    options.shared.metrics.connection();
+    serve(connection, (conn.remoteAddr as Deno.NetAddr).hostname);
   };
   let nextId = 0;
   handOver = (conn) => accepted(conn, ++nextId);

@@ -61,14 +61,23 @@ export class SocketReader implements ByteSource {
     if (this.#start === this.#end) this.#start = this.#end = 0;
   }
 
-  async fill(): Promise<boolean> {
+  /**
+   * Reads more bytes after the buffered ones; false at end of stream. Written
+   * with one shared callback rather than as an async function: an idle
+   * keep-alive connection waits here, and every suspended frame costs memory.
+   */
+  fill(): Promise<boolean> {
     this.#makeRoom();
-    const read = await this.#conn.read(this.#buffer.subarray(this.#end));
+    const free = this.#end === 0 ? this.#buffer : this.#buffer.subarray(this.#end);
+    return this.#conn.read(free).then(this.#filled);
+  }
+
+  #filled = (read: number | null): boolean => {
     if (read === null) return false;
     this.#end += read;
     this.#onData?.();
     return true;
-  }
+  };
 
   #makeRoom(): void {
     if (this.#end < this.#buffer.length) return;
