@@ -68,6 +68,8 @@ async function _bastion(env: BenchEnv, workers: number): Promise<RunningPeer | s
   const args = [
     "run",
     "--unstable-net",
+    // As `deno task serve` and the compiled binary run it.
+    "--v8-flags=--max-semi-space-size=4",
     "--allow-net",
     `--allow-read=${read}`,
     `--allow-write=${env.root}/uploads`,

@@ -39,7 +39,7 @@ function _startsHead(buffered: Uint8Array): boolean {
  * @example
  * ```ts ignore
  * import { Connection } from "./connection.ts";
- * await new Connection(conn, 1, context).run();
+ * new Connection(conn, 1, context).run(() => console.log("closed"));
  * ```
  */
 export class Connection implements Expiring {
@@ -58,6 +58,7 @@ export class Connection implements Expiring {
   #timedOut = false;
   /** The request being answered, for a 408 sent while its body is read. */
   #current: RequestHead | null = null;
+  #done: ((connection: Connection) => void) | undefined;
 
   constructor(conn: SocketConn, id: number, ctx: ServerContext) {
     this.#conn = conn;
@@ -67,7 +68,7 @@ export class Connection implements Expiring {
     this.#peer = remote.hostname ?? "-";
     const { config } = ctx;
     this.#reader = new SocketReader(conn, {
-      initialSize: 1024,
+      initialSize: 512,
       maxSize: Math.max(65536, config.maxHead + 1024),
     });
     this.#scanner = new HeadScanner(config);
@@ -78,28 +79,61 @@ export class Connection implements Expiring {
     return this.#phase === "fresh" || this.#phase === "idle" || this.#phase === "head";
   }
 
-  /** Serves requests until the connection should close, then closes it. */
-  async run(): Promise<void> {
+  /** The socket peer's address. */
+  get peer(): string {
+    return this.#peer;
+  }
+
+  /**
+   * Serves requests until the connection should close, closes it, then calls
+   * `done`. Between requests nothing of the connection waits in a suspended
+   * async function: with thousands of idle keep-alive connections, each
+   * suspended frame (its registers, promise and resume closures) costs memory.
+   */
+  run(done: (connection: Connection) => void): void {
+    this.#done = done;
     this.#ctx.sweeper.add(this);
-    try {
-      for (;;) {
-        // An idle connection waits here, not deeper in the request's steps:
-        // each suspended frame costs memory, times thousands of connections.
-        if (this.#reader.length === 0) {
-          this.#arm(this.#served === 0 ? "fresh" : "idle");
-          if (!(await this.#reader.fill()) || this.#timedOut || this.#phase === "closed") break;
-        }
-        if (!(await this.#serveOne())) break;
-        await fairTurn(this.#ctx.sweeper.size);
-      }
-    } catch (error) {
-      if (this.#phase !== "closed") {
-        this.#ctx.log.debug("connection error", { conn: this.#tag, error: String(error) });
-      }
-    } finally {
-      this.close();
-      this.#ctx.sweeper.delete(this);
+    this.#awaitRequest();
+  }
+
+  #awaitRequest(): void {
+    if (this.#reader.length > 0) {
+      this.#serveBuffered();
+      return;
     }
+    this.#arm(this.#served === 0 ? "fresh" : "idle");
+    this.#reader.fill().then(this.#arrived, this.#broken);
+  }
+
+  #arrived = (more: boolean): void => {
+    if (!more || this.#timedOut || this.#phase === "closed") this.#finish();
+    else this.#serveBuffered();
+  };
+
+  #broken = (error: unknown): void => this.#finish(error);
+
+  /** Serves the requests whose bytes have arrived, then waits for more. */
+  async #serveBuffered(): Promise<void> {
+    try {
+      do {
+        if (!(await this.#serveOne())) return this.#finish();
+        await fairTurn(this.#ctx.sweeper.size);
+      } while (this.#reader.length > 0);
+    } catch (error) {
+      return this.#finish(error);
+    }
+    this.#awaitRequest();
+  }
+
+  #finish(error?: unknown): void {
+    if (error !== undefined && this.#phase !== "closed") {
+      this.#ctx.log.debug("connection error", { conn: this.#tag, error: String(error) });
+    }
+    this.close();
+    this.#ctx.sweeper.delete(this);
+    const done = this.#done;
+    this.#done = undefined;
+    done?.(this);
   }
 
   /** Closes the socket now; pending reads and writes fail. */

@@ -13,7 +13,7 @@ import { TrustedProxies } from "../guard/trust_proxy.ts";
 import { HttpError } from "../http/http_error.ts";
 import type { Logger } from "../log.ts";
 import { Admission } from "./admission.ts";
-import type { ClientTable } from "./client_table.ts";
+import type { ClientTable, Refusal } from "./client_table.ts";
 import type { Metrics } from "./metrics.ts";
 import { PoolStatus } from "./pool_status.ts";
 import { listenNodeTls, type SocketConn } from "./tls_listener.ts";
@@ -146,33 +146,37 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     const line = pool.update(admission.open, admission.queued);
     if (line !== null) log.info(line);
   };
-  // One async function per connection (not a chain of callbacks): its frame
-  // is held for the connection's whole life.
-  const serve = async (connection: Connection, peer: string) => {
-    try {
-      const refusal = await admission.admit(peer);
-      if (refusal === null) {
-        poolChanged();
-        await connection.run();
-        admission.release(peer);
-        poolChanged();
-      } else if (refusal === "banned") {
-        connection.close();
-      } else {
-        options.shared.metrics.rejection("busy");
-        await connection.refuse(_busy(refusal));
-      }
-    } catch (error) {
-      log.error("connection failed", { error: String(error) });
-    } finally {
+  const closed = (connection: Connection) => {
+    admission.release(connection.peer);
+    poolChanged();
+    connections.delete(connection);
+  };
+  const admitted = (connection: Connection, refusal: Refusal | null) => {
+    if (refusal === null) {
+      poolChanged();
+      connection.run(closed);
+      return;
+    }
+    if (refusal === "banned") {
+      connection.close();
       connections.delete(connection);
+    } else {
+      options.shared.metrics.rejection("busy");
+      connection.refuse(_busy(refusal)).finally(() => connections.delete(connection));
     }
   };
   const accepted = (conn: SocketConn, id: number) => {
     const connection = new Connection(conn, id, context);
     connections.add(connection);
     options.shared.metrics.connection();
-    serve(connection, (conn.remoteAddr as Deno.NetAddr).hostname);
+    admission.admit(connection.peer).then(
+      (refusal) => admitted(connection, refusal),
+      (error) => {
+        connections.delete(connection);
+        connection.close();
+        log.error("connection failed", { error: String(error) });
+      },
+    );
   };
   let nextId = 0;
   handOver = (conn) => accepted(conn, ++nextId);
