@@ -249,7 +249,9 @@ function _size(name: string, text: string): number {
 function _duration(name: string, text: string): number {
   const ms = parseDuration(text);
   if (ms === null || ms < 1 || ms > MAX_DURATION_MS) {
-    throw new ConfigError(`Invalid --${name}: "${text}" (expected 1ms to 1h, e.g. 500ms, 10s, 5m)`);
+    throw new ConfigError(
+      `Invalid --${name}: "${text}" (expected 1ms to 60m in ms, s or m, e.g. 500ms, 10s, 5m)`,
+    );
   }
   return ms;
 }

@@ -33,3 +33,19 @@ Deno.test("FileCache keeps within its byte budget, least recently used out first
   assertEquals(cache.keeps(500), true);
   assertEquals(cache.keeps(501), false);
 });
+
+Deno.test("FileCache answers from an expired entry only while another request checks it", () => {
+  const cache = new FileCache({ maxBytes: 1000, maxFileBytes: 500, ttlMs: 100 });
+  assertEquals(cache.trusted("a", 0), null, "nothing cached: the caller checks");
+  assertEquals(cache.trusted("a", 0), null, "nothing to answer from: this caller checks too");
+  cache.set("a", file(10), 0);
+  cache.checked("a");
+  assertEquals(cache.trusted("a", 50)?.size, 10, "fresh");
+  assertEquals(cache.trusted("a", 100), null, "expired: the first caller checks");
+  assertEquals(cache.trusted("a", 101)?.size, 10, "meanwhile the others get the entry");
+  cache.checked("a");
+  assertEquals(cache.trusted("a", 102), null, "check over, still expired: check again");
+  cache.set("a", file(20), 103);
+  cache.checked("a");
+  assertEquals(cache.trusted("a", 104)?.size, 20);
+});

@@ -70,16 +70,20 @@ export class StaticFiles {
     const { segments, trailingSlash } = request.safePath;
     if (isHidden(segments)) throw _notFound();
     const key = segments.join("/") + (trailingSlash ? "/" : "");
-    const cached = this.#cache?.fresh(key, Date.now());
+    const cached = this.#cache?.trusted(key, Date.now());
     if (cached) return await this.#respond(cached, request);
-    const path = await this.#resolve(join(this.#root, ...segments));
-    const info = await _stat(path);
-    if (info.isDirectory) {
-      if (!trailingSlash) return _redirectToDirectory(request);
-      return await this.#serveDirectory(path, request, key);
+    try {
+      const path = await this.#resolve(join(this.#root, ...segments));
+      const info = await _stat(path);
+      if (info.isDirectory) {
+        if (!trailingSlash) return _redirectToDirectory(request);
+        return await this.#serveDirectory(path, request, key);
+      }
+      if (trailingSlash) throw _notFound();
+      return await this.#serveFile(path, request, key);
+    } finally {
+      this.#cache?.checked(key);
     }
-    if (trailingSlash) throw _notFound();
-    return await this.#serveFile(path, request, key);
   }
 
   /** A directory's index.html; else its listing when `--dir-listing` is on; else 404. */
