@@ -116,7 +116,9 @@ const HOST_NAME =
  * ```
  */
 export function parseCommand(args: string[]): Command {
-  const values = _parseFlags(args);
+  // `deno task serve -- --port 9000` hands bastion the `--` itself: a leading
+  // one is the task runner's separator, not the end of bastion's flags.
+  const values = _parseFlags(args[0] === "--" ? args.slice(1) : args);
   if (values.help) return { kind: "help" };
   if (values.version) return { kind: "version" };
   return { kind: "run", config: Object.freeze(_buildConfig(values)) };

@@ -482,3 +482,9 @@ Deno.test("FLAGS defaults all parse into a valid Config", () => {
   }
   assertEquals(config(args), config([]));
 });
+
+Deno.test("parseCommand() skips a leading -- (what `deno task serve -- --port 9000` passes on)", () => {
+  const c = config(["--", "--port", "9000", "--workers", "2"]);
+  assertEquals(c.port, 9000);
+  assertEquals(c.workers, 2);
+});
