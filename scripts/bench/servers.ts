@@ -68,8 +68,7 @@ async function _bastion(env: BenchEnv, workers: number): Promise<RunningPeer | s
   const args = [
     "run",
     "--unstable-net",
-    // As `deno task serve` and the compiled binary run it.
-    "--v8-flags=--max-semi-space-size=4",
+    ..._servedV8Flags(env.repo),
     "--allow-net",
     `--allow-read=${read}`,
     `--allow-write=${env.root}/uploads`,
@@ -91,6 +90,12 @@ async function _bastion(env: BenchEnv, workers: number): Promise<RunningPeer | s
     return `did not start: ${failure}`;
   }
   return _single(env, started, port, log);
+}
+
+/** The `--v8-flags` of `deno task serve` (and the compiled binary): bastion is measured as it ships. */
+function _servedV8Flags(repo: string): string[] {
+  const serve: string = JSON.parse(Deno.readTextFileSync(`${repo}/deno.json`)).tasks.serve;
+  return serve.split(" ").filter((arg) => arg.startsWith("--v8-flags="));
 }
 
 async function _denoServe(env: BenchEnv): Promise<RunningPeer | string> {

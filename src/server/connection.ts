@@ -133,7 +133,12 @@ export class Connection implements Expiring {
     this.#ctx.sweeper.delete(this);
     const done = this.#done;
     this.#done = undefined;
-    done?.(this);
+    // Nothing awaits this call: an error here would be an unhandled rejection.
+    try {
+      done?.(this);
+    } catch (failure) {
+      this.#ctx.log.error("connection failed", { conn: this.#tag, error: String(failure) });
+    }
   }
 
   /** Closes the socket now; pending reads and writes fail. */
