@@ -15,3 +15,16 @@ Deno.test("fairTurn waits for a timer turn above the threshold: a due timer runs
   order.push("after turn");
   assertEquals(order, ["timer", "after turn"]);
 });
+
+Deno.test("fairTurn resumes everyone waiting for the same turn in the order they asked", async () => {
+  const order: number[] = [];
+  const turns = [1, 2, 3].map((n) => fairTurn(FAIR_TURN_ABOVE + 1)!.then(() => order.push(n)));
+  let timerRan = false;
+  setTimeout(() => timerRan = true, 0);
+  await Promise.all(turns);
+  assertEquals(order, [1, 2, 3]);
+  // The shared timer was set before this one, so it ran first.
+  assertEquals(timerRan, false);
+  await fairTurn(FAIR_TURN_ABOVE + 1);
+  assertEquals(timerRan, true);
+});
