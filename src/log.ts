@@ -62,6 +62,8 @@ export class Logger {
   #timer: ReturnType<typeof setTimeout> | null = null;
   #writing: Promise<void> = Promise.resolve();
   #encoder = new TextEncoder();
+  #stampMs = -1;
+  #stamp = "";
 
   constructor(options: LoggerOptions = {}) {
     this.#format = options.format ?? "text";
@@ -88,7 +90,7 @@ export class Logger {
       return;
     }
     this.#push(
-      `${new Date().toISOString()} INFO ${entry.tag} ${entry.client} "${entry.requestLine}" ` +
+      `${this.#now()} INFO ${entry.tag} ${entry.client} "${entry.requestLine}" ` +
         `${entry.status} ${entry.bytes} ${duration}ms rid=${entry.requestId}`,
     );
   }
@@ -126,6 +128,16 @@ export class Logger {
     this.#log("error", message, fields);
   }
 
+  /** The time as ISO 8601, formatted once per millisecond however many lines share it. */
+  #now(): string {
+    const ms = Date.now();
+    if (ms !== this.#stampMs) {
+      this.#stampMs = ms;
+      this.#stamp = new Date(ms).toISOString();
+    }
+    return this.#stamp;
+  }
+
   /** Writes everything pending; resolves once written. */
   flush(): Promise<void> {
     if (this.#timer !== null) {
@@ -154,15 +166,13 @@ export class Logger {
       .join(" ");
     const worker = `w${this.#worker}`;
     this.#push(
-      `${new Date().toISOString()} ${level.toUpperCase()} ${worker} ${message}${
-        details ? " " + details : ""
-      }`,
+      `${this.#now()} ${level.toUpperCase()} ${worker} ${message}${details ? " " + details : ""}`,
     );
   }
 
   #jsonLine(level: LogLevel, fields: Record<string, unknown>): void {
     this.#push(
-      JSON.stringify({ time: new Date().toISOString(), level, worker: this.#worker, ...fields }),
+      JSON.stringify({ time: this.#now(), level, worker: this.#worker, ...fields }),
     );
   }
 
@@ -172,9 +182,7 @@ export class Logger {
       return;
     }
     if (this.#dropped > 0) {
-      const note = `${
-        new Date().toISOString()
-      } WARN w${this.#worker} log lines dropped=${this.#dropped}`;
+      const note = `${this.#now()} WARN w${this.#worker} log lines dropped=${this.#dropped}`;
       this.#dropped = 0;
       this.#pending.push(note);
     }

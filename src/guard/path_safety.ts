@@ -33,6 +33,24 @@ const decoder = new TextDecoder("utf-8", { fatal: true });
  */
 export function decodePath(rawPath: string): SafePath {
   if (rawPath.includes("\\")) throw _traversal("Backslash in path");
+  const decoded = rawPath.includes("%") ? _percentDecoded(rawPath) : _checkedAscii(rawPath);
+  const segments = decoded.split("/").filter((segment) => segment !== "");
+  if (segments.includes("..")) throw _traversal("Dot-dot segment in path");
+  return { segments, trailingSlash: decoded.endsWith("/") };
+}
+
+/** A path without escapes, once every character is known to be printable ASCII. */
+function _checkedAscii(rawPath: string): string {
+  for (let i = 0; i < rawPath.length; i++) {
+    const code = rawPath.charCodeAt(i);
+    if (code > 126) throw badRequest("Non-ASCII character in path");
+    if (code < 32) throw badRequest("Control character in path");
+  }
+  return rawPath;
+}
+
+/** Percent-decodes a path to UTF-8 text, refusing encoded slashes and control bytes. */
+function _percentDecoded(rawPath: string): string {
   const bytes = new Uint8Array(rawPath.length);
   let length = 0;
   for (let i = 0; i < rawPath.length; i++) {
@@ -46,15 +64,11 @@ export function decodePath(rawPath: string): SafePath {
     if (byte < 32 || byte === 127) throw badRequest("Control character in path");
     bytes[length++] = byte;
   }
-  let decoded: string;
   try {
-    decoded = decoder.decode(bytes.subarray(0, length));
+    return decoder.decode(bytes.subarray(0, length));
   } catch {
     throw badRequest("Invalid UTF-8 in path");
   }
-  const segments = decoded.split("/").filter((segment) => segment !== "");
-  if (segments.includes("..")) throw _traversal("Dot-dot segment in path");
-  return { segments, trailingSlash: decoded.endsWith("/") };
 }
 
 /**

@@ -22,6 +22,8 @@ export interface ResolvedFile {
   name: string;
   size: number;
   mtimeMs: number;
+  /** `mtimeMs` as an HTTP date, for Last-Modified (formatted once, not per response). */
+  lastModified: string;
   served: ServedType;
   /** Precompressed siblings (`.br`, `.gz`) not older than the file. */
   siblings: ReadonlyMap<Coding, { path: string; size: number }>;

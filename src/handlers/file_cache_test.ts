@@ -7,6 +7,7 @@ function file(size: number): ResolvedFile {
     name: "x.html",
     size,
     mtimeMs: 1,
+    lastModified: new Date(1).toUTCString(),
     served: { type: "text/html", attachment: false },
     siblings: new Map(),
     content: new Uint8Array(size),

@@ -108,7 +108,7 @@ function _fileHeaders(
   }
   headers.push(
     ["ETag", validators.etag],
-    ["Last-Modified", new Date(file.mtimeMs).toUTCString()],
+    ["Last-Modified", file.lastModified],
     ["Cache-Control", cacheControl],
     ["Accept-Ranges", "bytes"],
   );

@@ -137,6 +137,7 @@ export class StaticFiles {
       : null;
     const resolved: ResolvedFile = {
       ...file,
+      lastModified: new Date(file.mtimeMs).toUTCString(),
       siblings: isCompressible(file.served.type) && !file.served.attachment
         ? await _siblings(file.path, file.mtimeMs)
         : new Map(),
