@@ -25,10 +25,7 @@ export interface HttpResponse {
   body: Uint8Array | BodyStream | null;
 }
 
-/**
- * Where the writer sends bytes; `write` resolves once all are accepted, and
- * the writer may reuse the bytes after that.
- */
+/** Where the writer sends bytes; `write` resolves once all are accepted. */
 export interface ByteSink {
   write(bytes: Uint8Array): Promise<void>;
 }
@@ -91,7 +88,7 @@ export async function writeResponse(
     if (body instanceof Uint8Array) {
       await _writeSmall(
         sink,
-        _headWithRoom(status, response.headers, framing, headOptions, body, true),
+        _headWithRoom(status, response.headers, framing, headOptions, body),
       );
       if (options.progress) options.progress.body = body.length;
       return body.length;
@@ -119,7 +116,7 @@ export function serializeHead(
   framing: [string, string][],
   options: Omit<WriteOptions, "head">,
 ): Uint8Array {
-  return _headWithRoom(status, headers, framing, options, null, false).bytes;
+  return _headWithRoom(status, headers, framing, options, null).bytes;
 }
 
 /** A head, and a small body after it in the same buffer unless it is too large. */
@@ -141,7 +138,6 @@ function _headWithRoom(
   framing: [string, string][],
   options: Omit<WriteOptions, "head">,
   body: Uint8Array | null,
-  pooled: boolean,
 ): HeadBytes {
   const lines: string[] = [`HTTP/1.1 ${status} ${STATUS_TEXT[status] ?? "Unknown"}`];
   for (const [name, value] of options.common) lines.push(name, value);
@@ -156,7 +152,7 @@ function _headWithRoom(
   let length = lines[0].length + 4;
   for (let i = 1; i < lines.length; i += 2) length += lines[i].length + lines[i + 1].length + 4;
   const room = body !== null && length + body.length <= SINGLE_WRITE_LIMIT ? body.length : 0;
-  const bytes = pooled ? _buffer(length + room) : new Uint8Array(length + room);
+  const bytes = new Uint8Array(length + room);
   let at = _ascii(bytes, 0, lines[0]);
   bytes[at++] = CR;
   bytes[at++] = LF;
@@ -200,35 +196,8 @@ const COLON = 58;
 const SP = 32;
 
 async function _writeSmall(sink: ByteSink, head: HeadBytes): Promise<void> {
-  try {
-    await sink.write(head.bytes);
-    if (head.body !== null) await sink.write(head.body);
-  } finally {
-    _recycle(head.bytes);
-  }
-}
-
-/**
- * Buffers for small responses are reused once written: a fresh one per
- * response (outside V8's heap, as any typed array over 64 bytes) made V8 run
- * a full collection every second or two under load, for the external memory
- * alone.
- */
-const POOLED_BYTES = 16 * 1024;
-const MAX_SPARE = 32;
-const _spare: ArrayBuffer[] = [];
-
-/** `length` bytes, in a spare buffer when one fits. */
-function _buffer(length: number): Uint8Array {
-  if (length > POOLED_BYTES) return new Uint8Array(length);
-  return new Uint8Array(_spare.pop() ?? new ArrayBuffer(POOLED_BYTES), 0, length);
-}
-
-function _recycle(bytes: Uint8Array): void {
-  const { buffer } = bytes;
-  if (buffer.byteLength === POOLED_BYTES && _spare.length < MAX_SPARE) {
-    _spare.push(buffer as ArrayBuffer);
-  }
+  await sink.write(head.bytes);
+  if (head.body !== null) await sink.write(head.body);
 }
 
 async function _writeStream(

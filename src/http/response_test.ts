@@ -82,23 +82,3 @@ Deno.test("writeResponse: a body over 64 KiB, or with a non-ASCII head, is writt
     assertEquals(sink.writes[1], body);
   }
 });
-
-Deno.test("writeResponse: a small response's buffer is reused once its write resolved", async () => {
-  const seen: { buffer: ArrayBufferLike; text: string }[] = [];
-  const sink: ByteSink = {
-    write: (bytes) =>
-      Promise.resolve(void seen.push({ buffer: bytes.buffer, text: decoder.decode(bytes) })),
-  };
-  for (const text of ["first", "second"]) {
-    await writeResponse(
-      sink,
-      { status: 200, headers: [], body: encoder.encode(text) },
-      _options({ common: [] }),
-    );
-  }
-  assertEquals(seen[0].buffer, seen[1].buffer);
-  assertEquals(seen.map(({ text }) => text.slice(text.indexOf("\r\n\r\n") + 4)), [
-    "first",
-    "second",
-  ]);
-});
