@@ -1,9 +1,14 @@
 /**
  * Per-client-address state shared by every worker thread: open connections,
  * the rate-limit token bucket, the rejection window and the ban. It lives in
- * one SharedArrayBuffer; every operation runs under one spin lock, so each is
- * atomic as a whole (no lost updates, no check-then-act window) whichever
- * thread calls it. Critical sections are a hash and a few probes.
+ * one SharedArrayBuffer; every operation that changes it runs under one lock,
+ * so each is atomic as a whole (no lost updates, no check-then-act window)
+ * whichever thread calls it. Critical sections are a hash and a few probes.
+ *
+ * Three things are read without the lock, from Int32 cells kept by Atomics:
+ * the open-connection count and the pool level (read on every connection)
+ * and the end of the latest ban (read on every request: while no ban is in
+ * force, nobody is banned and the lock is not taken).
  * @module
  */
 
@@ -22,10 +27,18 @@ const F = {
 } as const;
 const SLOT_FIELDS = 10;
 /** Header fields (Float64Array offsets before the slots). */
-const H = { open: 0, used: 1, poolLevel: 2, seed: 3 } as const;
-const HEADER_FIELDS = 4;
-const LOCK_BYTES = 8;
+const H = { used: 0, seed: 1, createdAt: 2 } as const;
+const HEADER_FIELDS = 3;
+/** Int32 cells before the Float64 fields. */
+const I = { lock: 0, open: 1, poolLevel: 2, latestBanEnd: 3 } as const;
+const INT_BYTES = 16;
 const PROBES = 32;
+/** Lock states: free, held, held with a thread asleep waiting for it. */
+const FREE = 0;
+const HELD = 1;
+const CONTENDED = 2;
+/** Tries before a thread waiting for the lock sleeps (its holder may have been preempted). */
+const SPINS = 100;
 
 /** A token bucket: `rate` tokens per second, at most `burst` stored. */
 export interface Bucket {
@@ -54,25 +67,26 @@ export type Refusal = "banned" | "per-ip" | "global";
  * ```
  */
 export class ClientTable {
-  #lock: Int32Array;
+  #ints: Int32Array;
   #data: Float64Array;
   #capacity: number;
   readonly buffer: SharedArrayBuffer;
 
   private constructor(buffer: SharedArrayBuffer) {
     this.buffer = buffer;
-    this.#lock = new Int32Array(buffer, 0, 1);
-    this.#data = new Float64Array(buffer, LOCK_BYTES);
+    this.#ints = new Int32Array(buffer, 0, INT_BYTES / 4);
+    this.#data = new Float64Array(buffer, INT_BYTES);
     this.#capacity = (this.#data.length - HEADER_FIELDS) / SLOT_FIELDS;
   }
 
   /** A new table for about `capacity` addresses (rounded up to a power of two). */
   static create(capacity: number): ClientTable {
     const slots = 2 ** Math.ceil(Math.log2(Math.max(capacity, PROBES)));
-    const bytes = LOCK_BYTES + (HEADER_FIELDS + slots * SLOT_FIELDS) * 8;
+    const bytes = INT_BYTES + (HEADER_FIELDS + slots * SLOT_FIELDS) * 8;
     const table = new ClientTable(new SharedArrayBuffer(bytes));
     // A secret hash seed: nobody can pick addresses that crowd out a victim's slot.
     table.#data[H.seed] = crypto.getRandomValues(new Uint32Array(1))[0];
+    table.#data[H.createdAt] = Date.now();
     return table;
   }
 
@@ -83,7 +97,7 @@ export class ClientTable {
 
   /** Open connections over all threads. */
   get openConnections(): number {
-    return this.#locked(() => this.#data[H.open]);
+    return Atomics.load(this.#ints, I.open);
   }
 
   /** Addresses with state. */
@@ -99,23 +113,26 @@ export class ClientTable {
     return this.#locked(() => {
       const slot = this.#slot(ip, now, true);
       const d = this.#data;
+      const open = Atomics.load(this.#ints, I.open);
       if (slot < 0) {
         // No room for this address: fail open on per-address state, keep the global cap.
-        if (d[H.open] >= caps.global) return "global";
-        d[H.open]++;
+        if (open >= caps.global) return "global";
+        Atomics.add(this.#ints, I.open, 1);
         return null;
       }
       if (d[slot + F.banUntil] > now) return "banned";
       if (d[slot + F.conns] >= caps.perIp) return "per-ip";
-      if (d[H.open] >= caps.global) return "global";
+      if (open >= caps.global) return "global";
       d[slot + F.conns]++;
-      d[H.open]++;
+      Atomics.add(this.#ints, I.open, 1);
       return null;
     });
   }
 
   /** Whether `ip` is banned now. */
   banned(ip: string, now: number): boolean {
+    const latestBanEnd = this.#data[H.createdAt] + Atomics.load(this.#ints, I.latestBanEnd) * 1000;
+    if (now >= latestBanEnd) return false;
     return this.#locked(() => {
       const slot = this.#slot(ip, now, false);
       return slot >= 0 && this.#data[slot + F.banUntil] > now;
@@ -125,19 +142,15 @@ export class ClientTable {
   /** Counts a global slot taken by a connection admitted from the queue. */
   reserveGlobal(global: number): boolean {
     return this.#locked(() => {
-      if (this.#data[H.open] >= global) return false;
-      this.#data[H.open]++;
+      if (Atomics.load(this.#ints, I.open) >= global) return false;
+      Atomics.add(this.#ints, I.open, 1);
       return true;
     });
   }
 
   /** Stores the pool status level seen by all workers; returns the one before. */
   swapPoolLevel(level: number): number {
-    return this.#locked(() => {
-      const previous = this.#data[H.poolLevel];
-      this.#data[H.poolLevel] = level;
-      return previous;
-    });
+    return Atomics.exchange(this.#ints, I.poolLevel, level);
   }
 
   /** Records that a connection from `ip` closed. */
@@ -145,7 +158,7 @@ export class ClientTable {
     this.#locked(() => {
       const slot = this.#slot(ip, now, false);
       if (slot >= 0 && this.#data[slot + F.conns] > 0) this.#data[slot + F.conns]--;
-      if (this.#data[H.open] > 0) this.#data[H.open]--;
+      if (Atomics.load(this.#ints, I.open) > 0) Atomics.sub(this.#ints, I.open, 1);
     });
   }
 
@@ -194,16 +207,44 @@ export class ClientTable {
       if (count < rule.count) return false;
       d[slot + F.banUntil] = now + rule.banMs;
       d[slot + F.windowCount] = d[slot + F.previousCount] = 0;
+      // Whole seconds since the table was made, rounded up: an Int32 lasts 68 years.
+      const end = Math.ceil((now + rule.banMs - d[H.createdAt]) / 1000);
+      if (end > Atomics.load(this.#ints, I.latestBanEnd)) {
+        Atomics.store(this.#ints, I.latestBanEnd, end);
+      }
       return true;
     });
   }
 
   #locked<T>(fn: () => T): T {
-    while (Atomics.compareExchange(this.#lock, 0, 0, 1) !== 0) { /* spin: sections are tiny */ }
+    this.#acquire();
     try {
       return fn();
     } finally {
-      Atomics.store(this.#lock, 0, 0);
+      this.#release();
+    }
+  }
+
+  /**
+   * Takes the lock: a few tries, then sleeps until woken. Spinning alone
+   * burnt a whole time slice whenever the holder's thread was preempted,
+   * which happens when workers and the load share few cores.
+   */
+  #acquire(): void {
+    const ints = this.#ints;
+    if (Atomics.compareExchange(ints, I.lock, FREE, HELD) === FREE) return;
+    for (let i = 0; i < SPINS; i++) {
+      if (Atomics.compareExchange(ints, I.lock, FREE, HELD) === FREE) return;
+    }
+    // Marked contended, so that the holder wakes a sleeper when it lets go.
+    while (Atomics.exchange(ints, I.lock, CONTENDED) !== FREE) {
+      Atomics.wait(ints, I.lock, CONTENDED);
+    }
+  }
+
+  #release(): void {
+    if (Atomics.exchange(this.#ints, I.lock, FREE) === CONTENDED) {
+      Atomics.notify(this.#ints, I.lock, 1);
     }
   }
 

@@ -79,3 +79,17 @@ Deno.test("ClientTable counts exactly when two threads hammer it at once", async
   for (let i = 0; i < 2 * rounds; i++) table.release(`10.0.0.${i % 4}`, 2);
   assertEquals(table.openConnections, 0);
 });
+
+Deno.test("ClientTable.banned() sees a ban on the real clock, and its end, for that address only", () => {
+  const table = ClientTable.create(64);
+  const rule = { count: 2, windowMs: 60_000, banMs: 5_000 };
+  const now = Date.now();
+  assertTrue(!table.banned("a", now), "no ban in force");
+  table.strike("a", rule, now);
+  assertTrue(table.strike("a", rule, now));
+  assertTrue(table.banned("a", now + 1));
+  assertTrue(!table.banned("b", now + 1));
+  assertTrue(table.banned("a", now + 4_999));
+  assertTrue(!table.banned("a", now + 5_000));
+  assertTrue(!table.banned("a", now + 60_000));
+});
