@@ -24,6 +24,8 @@ export interface ResolvedFile {
   mtimeMs: number;
   /** `mtimeMs` as an HTTP date, for Last-Modified (formatted once, not per response). */
   lastModified: string;
+  /** The ETag of the file as it is (not encoded), made once. */
+  etag: string;
   served: ServedType;
   /** Precompressed siblings (`.br`, `.gz`) not older than the file. */
   siblings: ReadonlyMap<Coding, { path: string; size: number }>;

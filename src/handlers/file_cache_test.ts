@@ -1,4 +1,5 @@
 import { assertEquals } from "../../tests/_assert.ts";
+import { fileETag } from "./conditional.ts";
 import { FileCache, type ResolvedFile } from "./file_cache.ts";
 
 function file(size: number): ResolvedFile {
@@ -8,6 +9,7 @@ function file(size: number): ResolvedFile {
     size,
     mtimeMs: 1,
     lastModified: new Date(1).toUTCString(),
+    etag: fileETag(size, 1),
     served: { type: "text/html", attachment: false },
     siblings: new Map(),
     content: new Uint8Array(size),

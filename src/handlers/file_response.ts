@@ -52,7 +52,7 @@ export async function fileResponse(
     ? _chooseVariant(file, header("accept-encoding"))
     : null;
   const validators: Validators = {
-    etag: fileETag(file.size, file.mtimeMs, variant?.coding ?? null),
+    etag: variant === null ? file.etag : fileETag(file.size, file.mtimeMs, variant.coding),
     mtimeMs: file.mtimeMs,
   };
   const headers = _fileHeaders(file, validators, context.cacheControl, compressible);

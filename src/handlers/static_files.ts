@@ -14,6 +14,7 @@ import type { Coding } from "./encoding.ts";
 import { isCompressible } from "./encoding.ts";
 import { FileCache, type ResolvedFile } from "./file_cache.ts";
 import { fileResponse } from "./file_response.ts";
+import { fileETag } from "./conditional.ts";
 import { gzipSync } from "node:zlib";
 
 /** Options of {@linkcode StaticFiles}. */
@@ -138,6 +139,7 @@ export class StaticFiles {
     const resolved: ResolvedFile = {
       ...file,
       lastModified: new Date(file.mtimeMs).toUTCString(),
+      etag: fileETag(file.size, file.mtimeMs),
       siblings: isCompressible(file.served.type) && !file.served.attachment
         ? await _siblings(file.path, file.mtimeMs)
         : new Map(),

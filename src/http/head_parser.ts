@@ -53,6 +53,9 @@ export function parseHead(buf: Uint8Array, start: number, end: number): RequestH
   return { method, target, version, fields };
 }
 
+/** Up to this many bytes, building a string a character at a time beats `fromCharCode.apply`. */
+const SHORT_TEXT = 16;
+
 function _parseRequestLine(buf: Uint8Array, start: number, end: number) {
   const firstSpace = buf.indexOf(SP, start);
   const secondSpace = firstSpace < 0 ? -1 : buf.indexOf(SP, firstSpace + 1);
@@ -110,11 +113,26 @@ function _parseField(buf: Uint8Array, start: number, end: number): [string, stri
       throw badRequest("Control character in header value");
     }
   }
-  return [_latin1(buf, start, colon).toLowerCase(), _latin1(buf, valueStart, valueEnd)];
+  return [_lowerName(buf, start, colon), _latin1(buf, valueStart, valueEnd)];
 }
 
+/** A field name (token characters only, checked) in lowercase, without a second string. */
+function _lowerName(buf: Uint8Array, start: number, end: number): string {
+  let text = "";
+  for (let i = start; i < end; i++) {
+    const byte = buf[i];
+    text += String.fromCharCode(byte >= 65 && byte <= 90 ? byte + 32 : byte);
+  }
+  return text;
+}
+
+/** Bytes as Latin-1 text: short runs one character at a time (faster there), long ones in blocks. */
 function _latin1(buf: Uint8Array, start: number, end: number): string {
   let text = "";
+  if (end - start <= SHORT_TEXT) {
+    for (let i = start; i < end; i++) text += String.fromCharCode(buf[i]);
+    return text;
+  }
   for (let i = start; i < end; i += 4096) {
     text += String.fromCharCode.apply(
       null,

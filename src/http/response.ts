@@ -5,6 +5,7 @@
  * @module
  */
 
+import { BufferPool } from "./buffer_pool.ts";
 import { STATUS_TEXT } from "./status.ts";
 
 /** A body whose bytes come later, e.g. from a file. */
@@ -25,7 +26,10 @@ export interface HttpResponse {
   body: Uint8Array | BodyStream | null;
 }
 
-/** Where the writer sends bytes; `write` resolves once all are accepted. */
+/**
+ * Where the writer sends bytes; `write` resolves once all are accepted, and
+ * the writer may then reuse the bytes.
+ */
 export interface ByteSink {
   write(bytes: Uint8Array): Promise<void>;
 }
@@ -38,9 +42,15 @@ export interface WriteOptions {
   close: boolean;
   /** The request's version: HTTP/1.0 gets no chunked framing. */
   version: "HTTP/1.1" | "HTTP/1.0";
-  /** Headers every response carries (Date, Server, security headers…). */
+  /** Headers every response carries that change from one to the next (Date, X-Request-Id). */
   common: readonly (readonly [string, string])[];
-  /** Lowercase names in `common` that replace a handler's header of the same name. */
+  /**
+   * Header lines every response carries that never change (Server, the
+   * security headers), already encoded, `Name: value\r\n` each: copied, not
+   * written out character by character. @default none
+   */
+  fixed?: Uint8Array;
+  /** Lowercase names in `common` or `fixed` that replace a handler's header of the same name. */
   overrides: ReadonlySet<string>;
   /** Body bytes sent so far, kept up to date even if writing fails midway. @default undefined */
   progress?: { body: number };
@@ -48,6 +58,8 @@ export interface WriteOptions {
 
 /** A small-body response is sent in one write when head and body fit in this. */
 const SINGLE_WRITE_LIMIT = 64 * 1024;
+/** Small responses are put together in spare buffers, given back once written. */
+const SPARE_BUFFERS = new BufferPool(16 * 1024, 32);
 const encoder = new TextEncoder();
 const CHUNK_END = encoder.encode("\r\n");
 const LAST_CHUNK = encoder.encode("0\r\n\r\n");
@@ -88,7 +100,7 @@ export async function writeResponse(
     if (body instanceof Uint8Array) {
       await _writeSmall(
         sink,
-        _headWithRoom(status, response.headers, framing, headOptions, body),
+        _headWithRoom(status, response.headers, framing, headOptions, body, SPARE_BUFFERS),
       );
       if (options.progress) options.progress.body = body.length;
       return body.length;
@@ -116,7 +128,7 @@ export function serializeHead(
   framing: [string, string][],
   options: Omit<WriteOptions, "head">,
 ): Uint8Array {
-  return _headWithRoom(status, headers, framing, options, null).bytes;
+  return _headWithRoom(status, headers, framing, options, null, null).bytes;
 }
 
 /** A head, and a small body after it in the same buffer unless it is too large. */
@@ -130,7 +142,8 @@ interface HeadBytes {
  * Writes the head's text straight into one buffer as ASCII, with the body
  * after it when both fit in {@linkcode SINGLE_WRITE_LIMIT}: no string is built
  * and no second copy made. A non-ASCII character (which no header we write
- * has) falls back to UTF-8 through the encoder.
+ * has) falls back to UTF-8 through the encoder. With a `pool`, the buffer
+ * comes from it, to be given back once written.
  */
 function _headWithRoom(
   status: number,
@@ -138,6 +151,7 @@ function _headWithRoom(
   framing: [string, string][],
   options: Omit<WriteOptions, "head">,
   body: Uint8Array | null,
+  pool: BufferPool | null,
 ): HeadBytes {
   const lines: string[] = [`HTTP/1.1 ${status} ${STATUS_TEXT[status] ?? "Unknown"}`];
   for (const [name, value] of options.common) lines.push(name, value);
@@ -148,14 +162,17 @@ function _headWithRoom(
   for (const [name, value] of framing) lines.push(name, value);
   if (options.close) lines.push("Connection", "close");
   else if (options.version === "HTTP/1.0") lines.push("Connection", "keep-alive");
-  // The status line, then name and value pairs: ": " and CRLF each, and the final CRLF.
-  let length = lines[0].length + 4;
+  const fixed = options.fixed ?? NO_LINES;
+  // The status line, the fixed lines, then name and value pairs: ": " and CRLF each, and the final CRLF.
+  let length = lines[0].length + 4 + fixed.length;
   for (let i = 1; i < lines.length; i += 2) length += lines[i].length + lines[i + 1].length + 4;
   const room = body !== null && length + body.length <= SINGLE_WRITE_LIMIT ? body.length : 0;
-  const bytes = new Uint8Array(length + room);
+  const bytes = pool === null ? new Uint8Array(length + room) : pool.take(length + room);
   let at = _ascii(bytes, 0, lines[0]);
   bytes[at++] = CR;
   bytes[at++] = LF;
+  bytes.set(fixed, at);
+  at += fixed.length;
   for (let i = 1; i < lines.length && at >= 0; i += 2) {
     at = _ascii(bytes, at, lines[i]);
     if (at < 0) break;
@@ -166,7 +183,10 @@ function _headWithRoom(
     bytes[at++] = CR;
     bytes[at++] = LF;
   }
-  if (at < 0) return { bytes: _utf8Head(lines), body };
+  if (at < 0) {
+    if (pool !== null) pool.give(bytes);
+    return { bytes: _utf8Head(lines, fixed), body };
+  }
   bytes[at++] = CR;
   bytes[at++] = LF;
   if (room === 0) return { bytes, body };
@@ -184,20 +204,31 @@ function _ascii(bytes: Uint8Array, at: number, text: string): number {
   return at;
 }
 
-function _utf8Head(lines: string[]): Uint8Array {
-  let text = `${lines[0]}\r\n`;
+function _utf8Head(lines: string[], fixed: Uint8Array): Uint8Array {
+  let text = "";
   for (let i = 1; i < lines.length; i += 2) text += `${lines[i]}: ${lines[i + 1]}\r\n`;
-  return encoder.encode(text + "\r\n");
+  const status = encoder.encode(`${lines[0]}\r\n`);
+  const rest = encoder.encode(text + "\r\n");
+  const bytes = new Uint8Array(status.length + fixed.length + rest.length);
+  bytes.set(status);
+  bytes.set(fixed, status.length);
+  bytes.set(rest, status.length + fixed.length);
+  return bytes;
 }
 
+const NO_LINES = new Uint8Array(0);
 const CR = 13;
 const LF = 10;
 const COLON = 58;
 const SP = 32;
 
 async function _writeSmall(sink: ByteSink, head: HeadBytes): Promise<void> {
-  await sink.write(head.bytes);
-  if (head.body !== null) await sink.write(head.body);
+  try {
+    await sink.write(head.bytes);
+    if (head.body !== null) await sink.write(head.body);
+  } finally {
+    SPARE_BUFFERS.give(head.bytes);
+  }
 }
 
 async function _writeStream(

@@ -82,3 +82,16 @@ Deno.test("writeResponse: a body over 64 KiB, or with a non-ASCII head, is writt
     assertEquals(sink.writes[1], body);
   }
 });
+
+Deno.test("serializeHead: the fixed lines follow the status line, in the UTF-8 fallback too", () => {
+  const fixed = encoder.encode("Server: bastion\r\nX-Frame-Options: DENY\r\n");
+  for (const [value, expected] of [["a", "a"], ["café", "café"]]) {
+    const common: [string, string][] = [["Date", "Sun, 29 Nov 2026 11:00:00 GMT"]];
+    const head = serializeHead(200, [["X-Name", value]], [], _options({ common, fixed }));
+    assertEquals(
+      decoder.decode(head),
+      "HTTP/1.1 200 OK\r\nServer: bastion\r\nX-Frame-Options: DENY\r\n" +
+        `Date: Sun, 29 Nov 2026 11:00:00 GMT\r\nX-Name: ${expected}\r\n\r\n`,
+    );
+  }
+});

@@ -19,7 +19,8 @@ const REQUEST_ID = /^[A-Za-z0-9._-]{1,64}$/;
  * ```
  */
 export class CommonHeaders {
-  #security: [string, string][];
+  /** Server and the security headers, encoded once: the same on every response. */
+  readonly fixed: Uint8Array;
   /** Lowercase names of headers that replace a handler's own (from `--header`). */
   readonly overrides: ReadonlySet<string>;
   #date = "";
@@ -28,7 +29,9 @@ export class CommonHeaders {
   #counter = 0;
 
   constructor(options: SecurityHeaderOptions) {
-    this.#security = securityHeaders(options);
+    const lines = [["Server", "bastion"], ...securityHeaders(options)]
+      .map(([name, value]) => `${name}: ${value}\r\n`);
+    this.fixed = new TextEncoder().encode(lines.join(""));
     this.overrides = new Set((options.extra ?? []).map(([name]) => name.toLowerCase()));
   }
 
@@ -38,14 +41,9 @@ export class CommonHeaders {
     return `${this.#prefix}${(++this.#counter).toString(16).padStart(8, "0")}`;
   }
 
-  /** The common headers for one response. */
+  /** The common headers that change from one response to the next (besides {@linkcode fixed}). */
   forResponse(requestId: string): [string, string][] {
-    return [
-      ["Date", this.#httpDate()],
-      ["Server", "bastion"],
-      ["X-Request-Id", requestId],
-      ...this.#security,
-    ];
+    return [["Date", this.#httpDate()], ["X-Request-Id", requestId]];
   }
 
   #httpDate(): string {

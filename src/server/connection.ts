@@ -6,6 +6,7 @@
  */
 
 import { BodyReader, type ByteSource } from "../http/body_reader.ts";
+import { BufferPool } from "../http/buffer_pool.ts";
 import { HeadScanner } from "../http/head_scanner.ts";
 import { parseHead, type RequestHead } from "../http/head_parser.ts";
 import { HttpError, type SecurityReason } from "../http/http_error.ts";
@@ -26,6 +27,12 @@ import type { SocketConn } from "./tls_listener.ts";
 
 /** What the connection is waiting for; it decides what a passed deadline means. */
 type Phase = "fresh" | "idle" | "head" | "body" | "busy" | "write" | "closed";
+
+/**
+ * First read buffers, reused from connection to connection: most requests fit
+ * in 512 bytes, and a reader grows its own buffer for more.
+ */
+const READ_BUFFERS = new BufferPool(512, 256);
 
 /** Whether buffered bytes hold more than empty lines: the start of a request head. */
 function _startsHead(buffered: Uint8Array): boolean {
@@ -68,7 +75,7 @@ export class Connection implements Expiring {
     this.#peer = remote.hostname ?? "-";
     const { config } = ctx;
     this.#reader = new SocketReader(conn, {
-      initialSize: 512,
+      pool: READ_BUFFERS,
       maxSize: Math.max(65536, config.maxHead + 1024),
     });
     this.#scanner = new HeadScanner(config);
@@ -130,6 +137,8 @@ export class Connection implements Expiring {
       this.#ctx.log.debug("connection error", { conn: this.#tag, error: String(error) });
     }
     this.close();
+    // No read is pending here: each way to this point waited for the last read to settle.
+    this.#reader.release();
     this.#ctx.sweeper.delete(this);
     const done = this.#done;
     this.#done = undefined;
@@ -161,6 +170,7 @@ export class Connection implements Expiring {
       /* the client went away */
     } finally {
       this.close();
+      this.#reader.release();
       this.#ctx.sweeper.delete(this);
     }
   }
@@ -357,6 +367,7 @@ export class Connection implements Expiring {
       close,
       version: head?.version ?? "HTTP/1.1",
       common: this.#ctx.common.forResponse(requestId),
+      fixed: this.#ctx.common.fixed,
       overrides: this.#ctx.common.overrides,
     };
   }

@@ -6,6 +6,7 @@
  */
 
 import type { ByteSource } from "../http/body_reader.ts";
+import type { BufferPool } from "../http/buffer_pool.ts";
 
 /** Anything that reads like a `Deno.Conn`. */
 export interface Readable {
@@ -16,6 +17,11 @@ export interface Readable {
 export interface SocketReaderOptions {
   /** Starting buffer size. @default 4096 */
   initialSize?: number;
+  /**
+   * Where the starting buffer comes from (then of the pool's size), and goes
+   * back to on {@linkcode SocketReader.release}. @default undefined
+   */
+  pool?: BufferPool;
   /** The buffer never grows beyond this. @default 65536 */
   maxSize?: number;
   /** Called after every read that brought bytes. @default undefined */
@@ -39,10 +45,12 @@ export class SocketReader implements ByteSource {
   #end = 0;
   #maxSize: number;
   #onData: (() => void) | undefined;
+  #pool: BufferPool | undefined;
 
   constructor(conn: Readable, options: SocketReaderOptions = {}) {
     this.#conn = conn;
-    this.#buffer = new Uint8Array(options.initialSize ?? 4096);
+    this.#pool = options.pool;
+    this.#buffer = this.#pool?.take() ?? new Uint8Array(options.initialSize ?? 4096);
     this.#maxSize = Math.max(options.maxSize ?? 65536, this.#buffer.length);
     this.#onData = options.onData;
   }
@@ -79,6 +87,17 @@ export class SocketReader implements ByteSource {
     return true;
   };
 
+  /**
+   * Gives the buffer back to the pool; call once no read is pending and
+   * nothing more will be read. What was buffered is dropped.
+   */
+  release(): void {
+    const buffer = this.#buffer;
+    this.#buffer = _RELEASED;
+    this.#start = this.#end = 0;
+    this.#pool?.give(buffer);
+  }
+
   #makeRoom(): void {
     if (this.#end < this.#buffer.length) return;
     const used = this.#end - this.#start;
@@ -97,3 +116,6 @@ export class SocketReader implements ByteSource {
     this.#start = 0;
   }
 }
+
+/** What a released reader holds: nothing to read into. */
+const _RELEASED = new Uint8Array(0);

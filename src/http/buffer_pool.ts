@@ -1,0 +1,56 @@
+/**
+ * Spare byte buffers, reused instead of allocated per request. In Deno 2.9.6
+ * a new ArrayBuffer costs about 2 µs whatever its size (measured here:
+ * `new Uint8Array(2600)` 2.5–3.9 µs, `new Uint8Array(64)` 0.5–1 µs, a view on
+ * a spare buffer 0.05 µs), which was about a twentieth of a whole small
+ * request's time.
+ * @module
+ */
+
+/**
+ * A bounded stack of equal-sized spare buffers.
+ *
+ * @example
+ * ```ts
+ * import { BufferPool } from "./buffer_pool.ts";
+ * const pool = new BufferPool(16 * 1024, 32);
+ * const bytes = pool.take(2600); // 2600 bytes on a 16 KiB buffer
+ * pool.give(bytes); // once nothing reads or writes them any more
+ * ```
+ */
+export class BufferPool {
+  readonly size: number;
+  #max: number;
+  #spare: ArrayBuffer[] = [];
+
+  /** Buffers of `size` bytes; at most `max` are kept spare. */
+  constructor(size: number, max: number) {
+    this.size = size;
+    this.#max = max;
+  }
+
+  /** Spare buffers kept now. */
+  get spare(): number {
+    return this.#spare.length;
+  }
+
+  /**
+   * `length` bytes (at most {@linkcode size}: more get a buffer of their own),
+   * on a spare buffer when there is one. The bytes are not zeroed.
+   */
+  take(length: number = this.size): Uint8Array {
+    if (length > this.size) return new Uint8Array(length);
+    return new Uint8Array(this.#spare.pop() ?? new ArrayBuffer(this.size), 0, length);
+  }
+
+  /**
+   * Gives back bytes from {@linkcode take} once no pending read or write
+   * holds them; bytes on a buffer of another size are left to the GC.
+   */
+  give(bytes: Uint8Array): void {
+    const buffer = bytes.buffer;
+    if (buffer.byteLength !== this.size || this.#spare.length >= this.#max) return;
+    if (this.#spare.includes(buffer as ArrayBuffer)) return;
+    this.#spare.push(buffer as ArrayBuffer);
+  }
+}
