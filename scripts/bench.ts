@@ -4,6 +4,13 @@
  * same web root, driven by wrk. Prints progress on stderr and one markdown
  * table on stdout, and writes it to `docs/benchmarks.md`.
  *
+ * Memory rows run on each server freshly started, one server at a time. Then
+ * every server is started again and all stay up for the load rows, whose runs
+ * take turns: run 1 of each server, then run 2 of each, and so on. The
+ * machine's speed drifts by tens of percent over minutes (other tenants of the
+ * host); with each server measured in its own minutes, that drift went
+ * straight into the ratios.
+ *
  * `--quick`: 1 s warm-up, one 2 s run per row, `docs/` untouched (add
  * `--write` to write it anyway). Every process started is stopped by its PID.
  * @module
@@ -17,9 +24,12 @@ import {
   type LoadRow,
   measureDownload,
   measureIdle,
-  measureLoad,
+  measureRun,
   NOISY_CORES,
+  type Run,
+  summarizeRuns,
   type Timing,
+  warmUp,
 } from "./bench/measure.ts";
 import { ProcessSet } from "./bench/procs.ts";
 import {
@@ -92,45 +102,98 @@ async function _attempt<T>(what: string, measure: () => Promise<T>): Promise<T |
   }
 }
 
-async function _benchPeer(env: BenchEnv, peer: PeerSpec, quick: boolean): Promise<PeerResult> {
+/** The memory rows of `peer`, on a process started for them alone. */
+async function _memoryPeer(env: BenchEnv, peer: PeerSpec): Promise<PeerResult> {
   const busy = await cpuBusy(500);
   idleCpu.push(`${peer.title} ${Math.round(busy * 100)} %`);
-  say(`${peer.title}: starting (CPU busy before: ${Math.round(busy * 100)} %)`);
+  say(`${peer.title}: starting for the memory rows (CPU busy before: ${Math.round(busy * 100)} %)`);
   const running = _overBudget() ? "time budget" : await peer.start(env);
   if (typeof running === "string") return _notRun(peer, running);
   const result: PeerResult = { load: {}, download: "not run", idle: "not run" };
   try {
     await _memoryRows(env, peer, running, result);
-    const timing = peer.key === "python"
-      ? (quick ? PYTHON_QUICK : PYTHON_FULL)
-      : (quick ? QUICK : FULL);
-    for (const row of LOAD_ROWS) {
-      say(
-        `${peer.title}: ${row.id} (${row.path}, ${row.connections} conn${
-          row.close ? ", close" : ""
-        })`,
-      );
-      result.load[row.id] = await _attempt(
-        `${peer.title}, ${row.id}`,
-        () =>
-          measureLoad(env.procs, running, {
-            url: _url(running, row.path),
-            row,
-            timing,
-            say,
-            mayRetry,
-          }),
-      );
-    }
   } finally {
     say(`${peer.title}: stopping`);
     await running.stop();
   }
-  if (peer.key === "b1" || peer.key === "b2") {
+  return result;
+}
+
+/** The load rows: every server up at once, their runs taking turns. */
+async function _loadRows(env: BenchEnv, results: Results, quick: boolean): Promise<void> {
+  const up: { peer: PeerSpec; running: RunningPeer; timing: Timing }[] = [];
+  try {
+    for (const peer of PEERS) {
+      // A server that did not start for the memory rows has its load rows n/a already.
+      if (Object.keys(results[peer.key].load).length > 0) continue;
+      say(`${peer.title}: starting for the load rows`);
+      const running = _overBudget() ? "time budget" : await peer.start(env);
+      if (typeof running === "string") {
+        const reason = running === "time budget" ? running : "did not start";
+        if (running !== "time budget") notes.push(`${peer.title}, load rows: ${running}`);
+        for (const row of LOAD_ROWS) results[peer.key].load[row.id] = reason;
+        continue;
+      }
+      const timing = peer.key === "python"
+        ? (quick ? PYTHON_QUICK : PYTHON_FULL)
+        : (quick ? QUICK : FULL);
+      up.push({ peer, running, timing });
+    }
+    const busy = await cpuBusy(500);
+    idleCpu.push(`all servers up for the load rows ${Math.round(busy * 100)} %`);
+    for (const row of LOAD_ROWS) await _loadRow(env, row, up, results);
+  } finally {
+    for (const { peer, running } of up) {
+      say(`${peer.title}: stopping`);
+      await running.stop();
+    }
+  }
+  for (const { peer, running } of up) {
+    if (peer.key !== "b1" && peer.key !== "b2") continue;
     const summary = await scanLog(running.log).catch(() => null);
     if (summary !== null) notes.push(`${peer.title} log: ${describeLog(summary)}`);
   }
-  return result;
+}
+
+/**
+ * One load row over the servers that are up: round `i` runs each server once
+ * (after its warm-up in round 1), starting one server further along each round.
+ */
+async function _loadRow(
+  env: BenchEnv,
+  row: LoadRow,
+  up: { peer: PeerSpec; running: RunningPeer; timing: Timing }[],
+  results: Results,
+): Promise<void> {
+  say(`${row.id} (${row.path}, ${row.connections} conn${row.close ? ", close" : ""})`);
+  const runs = new Map<string, Run[]>(up.map(({ peer }) => [peer.key, []]));
+  const rounds = Math.max(...up.map(({ timing }) => timing.repeats));
+  for (let round = 0; round < rounds; round++) {
+    for (let turn = 0; turn < up.length; turn++) {
+      const { peer, running, timing } = up[(round + turn) % up.length];
+      if (round >= timing.repeats || typeof results[peer.key].load[row.id] === "string") continue;
+      const url = _url(running, row.path);
+      const outcome = await _attempt(`${peer.title}, ${row.id}`, async () => {
+        if (round === 0) await warmUp(env.procs, url, row, timing.warmup);
+        return await measureRun(env.procs, running, {
+          url,
+          row,
+          seconds: timing.seconds,
+          say,
+          label: `${peer.title} run ${round + 1}/${timing.repeats}`,
+          mayRetry,
+        });
+      });
+      if (typeof outcome === "string") results[peer.key].load[row.id] = outcome;
+      else runs.get(peer.key)!.push(outcome);
+    }
+  }
+  for (const { peer } of up) {
+    const kept = runs.get(peer.key)!;
+    if (typeof results[peer.key].load[row.id] !== "string" && kept.length > 0) {
+      results[peer.key].load[row.id] = summarizeRuns(kept);
+    }
+  }
 }
 
 /** Idle connections first (on a fresh process), then the 1 GiB download. */
@@ -193,7 +256,9 @@ function _report(machine: string, versions: string[], results: Results, quick: b
   const minutes = ((Date.now() - started) / 60_000).toFixed(1);
   const errors = renderErrors(PEERS, results);
   const noisy = renderNoise(PEERS, results, NOISY_CORES);
-  const args = Deno.args.length > 0 ? ` -- ${Deno.args.join(" ")}` : "";
+  // The task runner passes its own `--` on: it is not one of the bench's arguments.
+  const own = Deno.args.filter((arg) => arg !== "--");
+  const args = own.length > 0 ? ` -- ${own.join(" ")}` : "";
   return [
     `- Date: ${new Date().toISOString().slice(0, 16).replace("T", " ")} UTC`,
     `- Machine: ${machine}`,
@@ -221,6 +286,10 @@ function _report(machine: string, versions: string[], results: Results, quick: b
     `wrk's); a run where it passed ${NOISY_CORES} cores is re-done once, after waiting up to ` +
     `30 s for the machine to go quiet, and the quieter run kept; ‡ marks a figure where a run ` +
     `kept still had more. CPU busy just before each server started: ${idleCpu.join(", ")}.`,
+    "- Order: the memory rows ran on each server freshly started, one at a time; then all " +
+    "servers were up at once for the load rows, whose runs took turns (run 1 of every " +
+    "server, then run 2…), so that the machine's drift in speed over minutes falls on every " +
+    "server alike instead of on whichever ran in a slow minute.",
     "- The 1 GiB file is sparse (no disk reads); it is read once before the first server.",
     "- Python's `http.server` answers HTTP/1.0 and closes every connection: its keep-alive rows " +
     "open a connection per request.",
@@ -295,7 +364,8 @@ async function main(): Promise<void> {
       python: tools.python,
     };
     const results = {} as Results;
-    for (const peer of PEERS) results[peer.key] = await _benchPeer(env, peer, quick);
+    for (const peer of PEERS) results[peer.key] = await _memoryPeer(env, peer);
+    await _loadRows(env, results, quick);
     const report = _report(machine.text, tools.versions, results, quick);
     console.log(report);
     if (write) {

@@ -1,6 +1,6 @@
 /**
- * The three kinds of measurement: wrk load (warm-up, then the median of the
- * repeats), one 1 GiB download (time, RSS before, peak during), and RSS with
+ * The three kinds of measurement: wrk load (a warm-up, single runs, and the
+ * median of the repeats), one 1 GiB download (time, RSS before, peak during), and RSS with
  * many idle keep-alive connections (through `idle_holder.ts`).
  * @module
  */
@@ -29,7 +29,7 @@ export interface LoadRow {
 }
 
 /** One wrk run and the CPU other processes used meanwhile, in cores. */
-type Run = WrkResult & { foreign: number };
+export type Run = WrkResult & { foreign: number };
 
 /** Medians over the repeats, the errors of every run, the most other load seen. */
 export interface LoadStat extends WrkResult {
@@ -65,48 +65,73 @@ export interface Idle {
   firstError: string;
 }
 
-/** Options of {@linkcode measureLoad}. */
-export interface LoadOptions {
+/** Options of {@linkcode measureRun}. */
+export interface RunOptions {
   url: string;
   row: LoadRow;
-  timing: Timing;
+  seconds: number;
   say: (line: string) => void;
+  /** Shown before the figures, e.g. `nginx run 2/3`. */
+  label: string;
   /** Whether a run spoilt by other load may be re-done (the time budget allows). */
   mayRetry: () => boolean;
 }
 
 /**
- * Warm-up, then `repeats` runs; the median of each figure. A run during which
- * other processes used more than {@linkcode NOISY_CORES} is re-done once, when
- * the machine is quiet again (or after 30 s), and the quieter of the two kept.
+ * One wrk run of `row` against `peer`. A run during which other processes
+ * used more than {@linkcode NOISY_CORES} is re-done once, when the machine is
+ * quiet again (or after 30 s), and the quieter of the two kept.
  *
  * @example
  * ```ts ignore
- * const stat = await measureLoad(procs, peer, { url, row, timing, say, mayRetry });
+ * const run = await measureRun(procs, peer, { url, row, seconds: 5, say, label, mayRetry });
  * ```
  */
-export async function measureLoad(
+export async function measureRun(
   procs: ProcessSet,
   peer: RunningPeer,
-  options: LoadOptions,
-): Promise<LoadStat> {
-  const { row, timing, say } = options;
+  options: RunOptions,
+): Promise<Run> {
+  const { row, say, label } = options;
   const wrk = { url: options.url, connections: row.connections, close: row.close };
-  await runWrk(procs, { ...wrk, seconds: timing.warmup });
-  const runs: Run[] = [];
-  for (let i = 0; i < timing.repeats; i++) {
-    const label = `run ${i + 1}/${timing.repeats}`;
-    let run = await _run(procs, peer, { ...wrk, seconds: timing.seconds });
-    say(_describe(label, run));
-    if (run.foreign > NOISY_CORES && options.mayRetry()) {
-      const quiet = await waitQuiet(NOISY_CORES, QUIET_WAIT_MS);
-      if (!quiet) say(`  still busy after ${QUIET_WAIT_MS / 1000} s: running again anyway`);
-      const again = await _run(procs, peer, { ...wrk, seconds: timing.seconds });
-      say(_describe(`${label} again`, again));
-      if (again.foreign < run.foreign) run = again;
-    }
-    runs.push(run);
+  let run = await _run(procs, peer, { ...wrk, seconds: options.seconds });
+  say(_describe(label, run));
+  if (run.foreign > NOISY_CORES && options.mayRetry()) {
+    const quiet = await waitQuiet(NOISY_CORES, QUIET_WAIT_MS);
+    if (!quiet) say(`  still busy after ${QUIET_WAIT_MS / 1000} s: running again anyway`);
+    const again = await _run(procs, peer, { ...wrk, seconds: options.seconds });
+    say(_describe(`${label} again`, again));
+    if (again.foreign < run.foreign) run = again;
   }
+  return run;
+}
+
+/**
+ * Loads `row` for `seconds` without measuring: the warm-up.
+ *
+ * @example
+ * ```ts ignore
+ * await warmUp(procs, url, row, 2);
+ * ```
+ */
+export async function warmUp(
+  procs: ProcessSet,
+  url: string,
+  row: LoadRow,
+  seconds: number,
+): Promise<void> {
+  await runWrk(procs, { url, connections: row.connections, close: row.close, seconds });
+}
+
+/**
+ * The median of each figure over `runs`, every run's errors, the most other load seen.
+ *
+ * @example
+ * ```ts ignore
+ * const stat = summarizeRuns(runs);
+ * ```
+ */
+export function summarizeRuns(runs: Run[]): LoadStat {
   return {
     rps: _median(runs.map((r) => r.rps)),
     p50Ms: _median(runs.map((r) => r.p50Ms)),
