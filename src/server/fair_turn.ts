@@ -6,8 +6,8 @@
  * reads of others wait: measured with 1 worker, wrk and h2load at 160–256
  * keep-alive connections, some connections waited over 3 s (p99 0.4–1.5 s)
  * while others were served 20× more often. Waiting for a timer turn after each
- * response puts every connection in one round-robin queue (p99 about 25 ms at
- * 256 connections). The turn costs up to a millisecond, which is free when
+ * response puts every connection in one round-robin queue (p99 figures below).
+ * The turn costs up to a millisecond, which is free when
  * each connection's own cycle is long, but cut throughput by 60% at 50
  * connections, where no connection starved. So the turn is taken only above
  * {@linkcode FAIR_TURN_ABOVE} open connections in one worker. The connections
@@ -18,7 +18,7 @@
  * rest go on at the next turn. Measured with 1 worker at 256 connections, p99
  * over 5 s runs: all at once 56–58 ms, at most 128 per turn 58–63 ms, at most
  * 64 per turn 21–29 ms (and no fewer requests per second), at most 32 per turn
- * 22–24 ms but half the requests per second (the turns, not the CPU, then set
+ * 22–24 ms but about 30% fewer requests per second (the turns, not the CPU, set
  * the pace). The sharp step between 64 and 128 fits tokio's cooperative budget
  * (128 operations per poll of Deno's event loop, after which ready sockets
  * wait for the next poll) — our reading, not something Deno documents.
