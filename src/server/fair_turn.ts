@@ -53,7 +53,7 @@ export const MAX_RESUMED_PER_TURN = 64;
 const TURN_MS = 1;
 
 /** Who waits for a turn, in the order they asked (so by due time). */
-let _waiting: { resume: () => void; due: number }[] = [];
+const _waiting: { resume: () => void; due: number }[] = [];
 let _timer: ReturnType<typeof setTimeout> | undefined;
 
 /** Resumes those whose turn is due (up to the cap), and sets the timer for the rest. */
@@ -61,8 +61,7 @@ function _nextTurn(): void {
   const now = performance.now();
   let due = 0;
   while (due < _waiting.length && due < MAX_RESUMED_PER_TURN && _waiting[due].due <= now) due++;
-  const resumed = _waiting.slice(0, due);
-  _waiting = _waiting.slice(due);
+  const resumed = _waiting.splice(0, due);
   _timer = _waiting.length === 0
     ? undefined
     : setTimeout(_nextTurn, Math.max(0, _waiting[0].due - now));
