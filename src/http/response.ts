@@ -173,7 +173,7 @@ function _headWithRoom(
   bytes[at++] = LF;
   bytes.set(fixed, at);
   at += fixed.length;
-  for (let i = 1; i < lines.length && at >= 0; i += 2) {
+  for (let i = 1; i < lines.length; i += 2) {
     at = _ascii(bytes, at, lines[i]);
     if (at < 0) break;
     bytes[at++] = COLON;
