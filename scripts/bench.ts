@@ -119,9 +119,16 @@ async function _memoryPeer(env: BenchEnv, peer: PeerSpec): Promise<PeerResult> {
   return result;
 }
 
+/** A server up for the load rows, with the timing of its runs. */
+interface UpPeer {
+  peer: PeerSpec;
+  running: RunningPeer;
+  timing: Timing;
+}
+
 /** The load rows: every server up at once, their runs taking turns. */
 async function _loadRows(env: BenchEnv, results: Results, quick: boolean): Promise<void> {
-  const up: { peer: PeerSpec; running: RunningPeer; timing: Timing }[] = [];
+  const up: UpPeer[] = [];
   try {
     for (const peer of PEERS) {
       // A server that did not start for the memory rows has its load rows n/a already.
@@ -129,9 +136,7 @@ async function _loadRows(env: BenchEnv, results: Results, quick: boolean): Promi
       say(`${peer.title}: starting for the load rows`);
       const running = _overBudget() ? "time budget" : await peer.start(env);
       if (typeof running === "string") {
-        const reason = running === "time budget" ? running : "did not start";
-        if (running !== "time budget") notes.push(`${peer.title}, load rows: ${running}`);
-        for (const row of LOAD_ROWS) results[peer.key].load[row.id] = reason;
+        results[peer.key].load = _notRun(peer, running).load;
         continue;
       }
       const timing = peer.key === "python"
@@ -162,7 +167,7 @@ async function _loadRows(env: BenchEnv, results: Results, quick: boolean): Promi
 async function _loadRow(
   env: BenchEnv,
   row: LoadRow,
-  up: { peer: PeerSpec; running: RunningPeer; timing: Timing }[],
+  up: UpPeer[],
   results: Results,
 ): Promise<void> {
   say(`${row.id} (${row.path}, ${row.connections} conn${row.close ? ", close" : ""})`);
