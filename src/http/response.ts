@@ -58,8 +58,14 @@ export interface WriteOptions {
 
 /** A small-body response is sent in one write when head and body fit in this. */
 const SINGLE_WRITE_LIMIT = 64 * 1024;
-/** Small responses are put together in spare buffers, given back once written. */
-const SPARE_BUFFERS = new BufferPool(16 * 1024, 32);
+/**
+ * Small responses are put together in spare buffers, given back once written.
+ * As many are kept as writes can be in flight in one worker under load: with
+ * 32, half the takes at 256 connections found none spare and allocated (a
+ * zeroed 16 KiB each, 5.5% of a worker's time in a `--cpu-prof` profile).
+ * At most 4 MiB per worker, held only after such a peak.
+ */
+const SPARE_BUFFERS = new BufferPool(16 * 1024, 256);
 const encoder = new TextEncoder();
 const CHUNK_END = encoder.encode("\r\n");
 const LAST_CHUNK = encoder.encode("0\r\n\r\n");
