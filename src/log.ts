@@ -206,12 +206,22 @@ export class Logger {
  * ```
  */
 export function sanitizeForLog(text: string, max = 512): string {
+  if (text.length <= max && _safeForLog(text)) return text;
   const cut = text.length > max ? text.slice(0, max) : text;
   const safe = cut.replace(
     /[^\x20-\x21\x23-\x5b\x5d-\x7e]/g,
     (char) => `\\x${char.charCodeAt(0).toString(16).padStart(2, "0")}`,
   );
   return text.length > max ? safe + "..." : safe;
+}
+
+/** Whether `text` has only the characters {@linkcode sanitizeForLog} keeps (most request lines). */
+function _safeForLog(text: string): boolean {
+  for (let i = 0; i < text.length; i++) {
+    const code = text.charCodeAt(i);
+    if (code < 0x20 || code > 0x7e || code === 0x22 || code === 0x5c) return false;
+  }
+  return true;
 }
 
 /**

@@ -413,7 +413,7 @@ export class Connection implements Expiring {
       : phase === "body"
       ? config.bodyTimeoutMs
       : Infinity;
-    this.deadline = Date.now() + timeout;
+    this.deadline = timeout === Infinity ? Infinity : Date.now() + timeout;
   }
 
   #timeOut(phase: "head" | "body"): void {
