@@ -5,22 +5,22 @@
  * @module
  */
 
-import { BodyReader, type ByteSource } from "../http/body_reader.ts";
 import { BufferPool } from "../http/buffer_pool.ts";
 import { HeadScanner } from "../http/head_scanner.ts";
 import { parseHead, type RequestHead } from "../http/head_parser.ts";
 import { HttpError, type SecurityReason } from "../http/http_error.ts";
-import { fieldValue, interpretHead, type Request } from "../http/request.ts";
-import { serializeHead, writeResponse } from "../http/response.ts";
+import { fieldValue, type Request } from "../http/request.ts";
+import { serializeHead } from "../http/response.ts";
 import type { ServerContext } from "./context.ts";
 import type { Expiring } from "./deadlines.ts";
+import { exchange, type ExchangeSite } from "./exchange.ts";
 import { fairTurn } from "./fair_turn.ts";
 import {
   failureOutcome,
+  headOptions,
   type Outcome,
   type OutcomeOrigin,
-  recordOutcome,
-  releaseResponse,
+  sendOutcome,
 } from "./outcome.ts";
 import { SocketReader } from "./socket_reader.ts";
 import type { SocketConn } from "./tls_listener.ts";
@@ -244,7 +244,7 @@ export class Connection implements Expiring {
     const retryAfter = this.#ctx.admission.takeToken(client);
     const requestId = this.#ctx.common.requestId(fieldValue(head.fields, "x-request-id"));
     this.#current = head;
-    return await this.#exchange({ head, requestId, started, client }, retryAfter);
+    return await exchange(this.#site(), { head, requestId, started, client }, retryAfter);
   }
 
   /** Parses the buffered head (a parse error still takes a token) and consumes it. */
@@ -261,79 +261,11 @@ export class Connection implements Expiring {
     }
   }
 
-  /** Interprets the head, lets the app answer, and settles the body either way. */
-  async #exchange(origin: OutcomeOrigin, retryAfter: number): Promise<Outcome> {
-    let request: Request | null = null;
-    let body: BodyReader | null = null;
-    const continued = { sent: false };
-    try {
-      request = interpretHead(origin.head!);
-      body = new BodyReader(this.#bodySource(), request.body, this.#ctx.bodyLimits);
-      // After the body reader exists, so the refusal path drains or closes for the body.
-      if (retryAfter > 0) {
-        throw new HttpError(429, "Too many requests", {
-          reason: "rate",
-          headers: [["Retry-After", String(retryAfter)]],
-        });
-      }
-      const asked = request;
-      const response = await this.#ctx.app.handle({
-        request,
-        client: origin.client,
-        body,
-        sendContinue: () => this.#sendContinue(asked, origin.requestId, continued),
-      });
-      try {
-        const close = await this.#finishBody(body, request.expectContinue && !continued.sent);
-        return { ...origin, request, response, error: null, close };
-      } catch (error) {
-        releaseResponse(response);
-        throw error;
-      }
-    } catch (error) {
-      return await this.#refused(error, origin, request, body, continued.sent);
-    }
-  }
-
-  /** Sends `100 Continue` once, if the client asked for it. */
-  async #sendContinue(request: Request, requestId: string, continued: { sent: boolean }) {
-    if (!request.expectContinue || continued.sent) return;
-    continued.sent = true;
-    await this.#write(serializeHead(100, [], [], this.#headOptions(requestId, false, request)));
-  }
-
-  /** The outcome for a refused request, with its body drained, or the connection marked to close. */
-  async #refused(
-    error: unknown,
-    origin: OutcomeOrigin,
-    request: Request | null,
-    body: BodyReader | null,
-    continueSent: boolean,
-  ): Promise<Outcome> {
-    if (this.#phase === "closed") throw error;
-    let outcome = this.#failure(error, origin);
-    if (!outcome.close && body?.pending) {
-      try {
-        outcome.close = await this.#finishBody(body, request!.expectContinue && !continueSent);
-      } catch (framingError) {
-        if ((this.#phase as Phase) === "closed") throw framingError;
-        outcome = this.#failure(framingError, origin);
-      }
-    }
-    outcome.request = request;
-    return outcome;
-  }
-
-  /**
-   * Reads what is left of a body so the connection can be reused: `true`
-   * means close instead. A framing error in the rest (bad chunk, too large)
-   * is thrown, so that it, not the handler's answer, is what the client gets.
-   */
-  async #finishBody(body: BodyReader, awaitingContinue: boolean): Promise<boolean> {
-    if (!body.pending) return false;
-    if (awaitingContinue) return true;
-    await body.discard();
-    return false;
+  /** Writes a `100 Continue`. */
+  async #sendContinue(request: Request, requestId: string): Promise<void> {
+    await this.#write(
+      serializeHead(100, [], [], headOptions(this.#ctx, requestId, false, request)),
+    );
   }
 
   #failure(error: unknown, origin: OutcomeOrigin): Outcome {
@@ -346,31 +278,8 @@ export class Connection implements Expiring {
     return { head: null, requestId, started: performance.now(), client: this.#peer };
   }
 
-  async #send(outcome: Outcome, close: boolean): Promise<void> {
-    const progress = { body: 0 };
-    try {
-      await writeResponse(
-        { write: (chunk) => this.#write(chunk) },
-        outcome.response,
-        {
-          ...this.#headOptions(outcome.requestId, close, outcome.head),
-          head: outcome.head?.method === "HEAD",
-          progress,
-        },
-      );
-    } finally {
-      this.#log(outcome, progress.body);
-    }
-  }
-
-  #headOptions(requestId: string, close: boolean, head: RequestHead | null) {
-    return {
-      close,
-      version: head?.version ?? "HTTP/1.1",
-      common: this.#ctx.common.forResponse(requestId),
-      fixed: this.#ctx.common.fixed,
-      overrides: this.#ctx.common.overrides,
-    };
+  #send(outcome: Outcome, close: boolean): Promise<void> {
+    return sendOutcome(this.#ctx, this.#tag, (bytes) => this.#write(bytes), outcome, close);
   }
 
   async #write(bytes: Uint8Array): Promise<void> {
@@ -385,20 +294,27 @@ export class Connection implements Expiring {
     if (this.#phase === "write" && previous !== "closed") this.#arm(previous);
   }
 
-  #bodySource(): ByteSource {
+  /** What one request's exchange needs of this connection. */
+  #site(): ExchangeSite {
     const reader = this.#reader;
     return {
-      buffered: () => reader.buffered(),
-      consume: (n) => reader.consume(n),
-      fill: async () => {
-        this.#arm("body");
-        const more = await reader.fill();
-        if (this.#timedOut || this.#phase === "closed") {
-          throw new Deno.errors.BadResource("Connection closed");
-        }
-        this.#arm("busy");
-        return more;
+      ctx: this.#ctx,
+      bodySource: {
+        buffered: () => reader.buffered(),
+        consume: (n) => reader.consume(n),
+        fill: async () => {
+          this.#arm("body");
+          const more = await reader.fill();
+          if (this.#timedOut || this.#phase === "closed") {
+            throw new Deno.errors.BadResource("Connection closed");
+          }
+          this.#arm("busy");
+          return more;
+        },
       },
+      sendContinue: (request, requestId) => this.#sendContinue(request, requestId),
+      failure: (error, origin) => this.#failure(error, origin),
+      closed: () => this.#phase === "closed",
     };
   }
 
@@ -434,9 +350,5 @@ export class Connection implements Expiring {
   #strike(client: string, reason: SecurityReason): boolean {
     if (client === this.#peer && this.#ctx.proxies.trusts(this.#peer)) return false;
     return this.#ctx.admission.strike(client, reason);
-  }
-
-  #log(outcome: Outcome, bytes: number): void {
-    recordOutcome(this.#ctx, this.#tag, outcome, bytes);
   }
 }

@@ -8,7 +8,7 @@ import { App } from "../handlers/app.ts";
 import type { RequestHead } from "../http/head_parser.ts";
 import { HttpError } from "../http/http_error.ts";
 import type { Request } from "../http/request.ts";
-import type { HttpResponse } from "../http/response.ts";
+import { type HttpResponse, writeResponse } from "../http/response.ts";
 import { type Logger, sanitizeForLog } from "../log.ts";
 import type { ServerContext } from "./context.ts";
 
@@ -112,5 +112,54 @@ export function recordOutcome(
       detail: error.message,
       rid: outcome.requestId,
     });
+  }
+}
+
+/**
+ * The head options every response of this server gets: the common headers
+ * (Date, X-Request-Id, and the fixed ones), `Connection: close` when asked,
+ * and the request's HTTP version.
+ */
+export function headOptions(
+  ctx: ServerContext,
+  requestId: string,
+  close: boolean,
+  head: Pick<RequestHead, "version"> | null,
+) {
+  return {
+    close,
+    version: head?.version ?? "HTTP/1.1",
+    common: ctx.common.forResponse(requestId),
+    fixed: ctx.common.fixed,
+    overrides: ctx.common.overrides,
+  };
+}
+
+/**
+ * Writes an outcome's response through `write`, then records it (also when
+ * the write failed midway: the log says how many body bytes went out).
+ *
+ * @example
+ * ```ts ignore
+ * import { sendOutcome } from "./outcome.ts";
+ * await sendOutcome(context, "w1#c1", (bytes) => conn.write(bytes).then(() => {}), outcome, false);
+ * ```
+ */
+export async function sendOutcome(
+  ctx: ServerContext,
+  tag: string,
+  write: (bytes: Uint8Array) => Promise<void>,
+  outcome: Outcome,
+  close: boolean,
+): Promise<void> {
+  const progress = { body: 0 };
+  try {
+    await writeResponse({ write }, outcome.response, {
+      ...headOptions(ctx, outcome.requestId, close, outcome.head),
+      head: outcome.head?.method === "HEAD",
+      progress,
+    });
+  } finally {
+    recordOutcome(ctx, tag, outcome, progress.body);
   }
 }
