@@ -27,8 +27,9 @@
  * are set, whatever the delay below that (chained `setTimeout(…, 1)` measured
  * here: 2.2–2.3 ms each), so a worker in turns answers at most about 64 per
  * 2.2 ms, 29 000 requests per second; a bare `Deno.listen` loop with these
- * turns measured 28 500–29 500. bastion itself stays under that on this
- * machine (at most about 28 000 per worker at 256 connections). Tried and not
+ * turns measured 28 500–29 500, and bastion with 1 worker at 256 connections
+ * reached 28 800 in this machine's fastest minutes (16 000–24 000 in most
+ * runs, where the CPU sets the pace). Tried and not
  * kept, for p99 at 256 connections with 1 worker: a turn at every event-loop
  * pass (`setImmediate`: p99 over 1 s, the sockets' readiness is not polled
  * between), turns rung by a loopback socket or by a helper thread every
