@@ -201,8 +201,7 @@ export class Connection implements Expiring {
     }
     const keepAlive = !outcome.close && outcome.request?.keepAlive === true &&
       !this.#ctx.draining() &&
-      ++this.#served < this.#ctx.config.maxRequestsPerConnection &&
-      !this.#ctx.balance.endEarly(this.#ctx.sweeper.size, this.#ctx.admission.open);
+      ++this.#served < this.#ctx.config.maxRequestsPerConnection;
     await this.#send(outcome, !keepAlive);
     this.#current = null;
     return keepAlive;

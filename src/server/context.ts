@@ -12,7 +12,6 @@ import type { Admission } from "./admission.ts";
 import type { Metrics } from "./metrics.ts";
 import type { CommonHeaders } from "./common_headers.ts";
 import type { DeadlineSweeper } from "./deadlines.ts";
-import type { WorkerBalance } from "./worker_balance.ts";
 
 /** Shared by the connections of one listener. */
 export interface ServerContext {
@@ -29,8 +28,6 @@ export interface ServerContext {
   proxies: TrustedProxies;
   /** Counters shared by all workers. */
   metrics: Metrics;
-  /** When this worker ends keep-alive connections early, to even out the workers' shares. */
-  balance: WorkerBalance;
   /** True once shutdown began: responses then carry `Connection: close`. */
   draining(): boolean;
 }

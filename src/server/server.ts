@@ -21,7 +21,6 @@ import type { Prepared } from "../startup.ts";
 import { CommonHeaders } from "./common_headers.ts";
 import { Connection } from "./connection.ts";
 import type { ServerContext } from "./context.ts";
-import { WorkerBalance } from "./worker_balance.ts";
 import { DeadlineSweeper, sweepInterval } from "./deadlines.ts";
 
 /** A listening server. */
@@ -136,7 +135,6 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     admission,
     proxies: new TrustedProxies(config.trustProxy),
     metrics: options.shared.metrics,
-    balance: new WorkerBalance(config.workers),
   };
   const connections = new Set<Connection>();
   const pool = new PoolStatus({
