@@ -32,6 +32,13 @@ export interface RunningServer {
    * finish for up to `--shutdown-timeout`, then closes what is left.
    */
   shutdown(): Promise<void>;
+  /**
+   * Takes this server's open connections off the shared table at once, for a
+   * worker dying from an uncaught error: its connections then never close
+   * through the server, and would stay counted against their addresses and
+   * the global cap for as long as the process runs.
+   */
+  forgetConnections(): void;
 }
 
 /** Options of {@linkcode startServer}. */
@@ -146,13 +153,16 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     const line = pool.update(admission.open, admission.queued);
     if (line !== null) log.info(line);
   };
+  /** Admitted and not yet closed: what this server holds in the shared table. */
+  const counted = new Set<Connection>();
   const closed = (connection: Connection) => {
-    admission.release(connection.peer);
+    if (counted.delete(connection)) admission.release(connection.peer);
     poolChanged();
     connections.delete(connection);
   };
   const admitted = (connection: Connection, refusal: Refusal | null) => {
     if (refusal === null) {
+      counted.add(connection);
       poolChanged();
       connection.run(closed);
       return;
@@ -188,6 +198,10 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
 
   return {
     addr,
+    forgetConnections() {
+      for (const connection of counted) admission.release(connection.peer);
+      counted.clear();
+    },
     async shutdown() {
       draining = true;
       const closed = listener.close();

@@ -36,6 +36,7 @@ const RESTART_DELAY_MS = 200;
 interface WorkerScope {
   onmessage: ((event: MessageEvent<WorkerInit | { kind: "shutdown" }>) => void) | null;
   postMessage(message: WorkerMessage): void;
+  addEventListener(type: "error" | "unhandledrejection", listener: () => void): void;
 }
 
 /**
@@ -81,6 +82,11 @@ export function runWorker(): void {
   const scope = globalThis as unknown as WorkerScope;
   let server: RunningServer | null = null;
   let log: Logger | null = null;
+  // An error nothing caught ends the worker (the main thread starts another):
+  // its connections are taken off the shared table before it goes.
+  const dying = () => server?.forgetConnections();
+  scope.addEventListener("error", dying);
+  scope.addEventListener("unhandledrejection", dying);
   scope.onmessage = async (event) => {
     const data = event.data;
     if ("kind" in data) {

@@ -16,13 +16,27 @@ function freePort(): number {
   return port;
 }
 
-async function status(port: number): Promise<number> {
-  const response = await fetch(`http://127.0.0.1:${port}/a.txt`);
-  await response.body?.cancel();
-  return response.status;
+/** Sends a GET on `conn` and returns the response's status. */
+async function get(conn: Deno.Conn, port: number, close: boolean): Promise<number> {
+  const connection = close ? "Connection: close\r\n" : "";
+  const request = `GET /a.txt HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\n${connection}\r\n`;
+  await conn.write(new TextEncoder().encode(request));
+  const buffer = new Uint8Array(4096);
+  const n = await conn.read(buffer);
+  return Number(new TextDecoder().decode(buffer.subarray(0, n ?? 0)).slice(9, 12));
 }
 
-Deno.test("a worker that dies is logged, restarted, and serves again", async () => {
+/** One request on a new connection that closes after it. */
+async function status(port: number): Promise<number> {
+  const conn = await Deno.connect({ hostname: "127.0.0.1", port });
+  try {
+    return await get(conn, port, true);
+  } finally {
+    conn.close();
+  }
+}
+
+Deno.test("a worker that dies is logged, restarted, and its connections no longer count", async () => {
   const { base, root } = await makeRoot({ copyResources: false, files: { "a.txt": "a" } });
   const flag = `${base}/die-once`;
   await Deno.writeTextFile(flag, "");
@@ -30,7 +44,8 @@ Deno.test("a worker that dies is logged, restarted, and serves again", async () 
   const port = freePort();
   const command = parseCommand([
     ...["--root", root, "--host", "127.0.0.1", "--port", String(port), "--workers", "1"],
-    ...["--shutdown-timeout", "1s"],
+    // One connection per address: one the dead worker held and still counted would refuse the next.
+    ...["--shutdown-timeout", "1s", "--max-connections-per-ip", "1"],
   ]);
   if (command.kind !== "run") throw new Error("Unexpected command");
   const { config } = command;
@@ -45,29 +60,40 @@ Deno.test("a worker that dies is logged, restarted, and serves again", async () 
       },
     },
   });
+  const shared = {
+    quota: UploadQuota.create(config.uploadQuota, 0),
+    clients: ClientTable.create(1024),
+    metrics: Metrics.create(),
+  };
   const pool = new WorkerPool({
     module: new URL("./testdata/dying_worker.ts", import.meta.url),
     config,
     prepared: await prepare(config),
-    shared: {
-      quota: UploadQuota.create(config.uploadQuota, 0),
-      clients: ClientTable.create(1024),
-      metrics: Metrics.create(),
-    },
+    shared,
     startedAt: Date.now(),
     log,
   });
+  let held: Deno.Conn | null = null;
   try {
     await pool.start();
-    assertEquals(await status(port), 200, "before it dies");
+    held = await Deno.connect({ hostname: "127.0.0.1", port });
+    assertEquals(await get(held, port, false), 200, "before it dies, kept alive");
     for (let waited = 0; !logged.includes("worker restarted") && waited < 10_000; waited += 50) {
       await new Promise((resolve) => setTimeout(resolve, 50));
       await log.flush();
     }
     assertMatch(logged, /ERROR w0 worker died, restarting worker=1 error=.*dying on purpose/);
     assertMatch(logged, /INFO w0 worker restarted worker=1/);
-    assertEquals(await status(port), 200, "after the restart");
+    held.close();
+    held = null;
+    assertEquals(await status(port), 200, "after the restart, from the same address");
+    // The server lets go of that last connection just after its response.
+    for (let waited = 0; shared.clients.openConnections > 0 && waited < 2000; waited += 20) {
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    assertEquals(shared.clients.openConnections, 0, "nothing left counted");
   } finally {
+    held?.close();
     await pool.shutdown();
     Deno.env.delete("DYING_WORKER_FLAG");
   }
