@@ -22,6 +22,8 @@ export class BufferPool {
   readonly size: number;
   #max: number;
   #spare: ArrayBuffer[] = [];
+  /** The spare buffers again, as a set: a second give is seen without scanning the stack. */
+  #kept = new Set<ArrayBuffer>();
 
   /** Buffers of `size` bytes; at most `max` are kept spare. */
   constructor(size: number, max: number) {
@@ -40,7 +42,9 @@ export class BufferPool {
    */
   take(length: number = this.size): Uint8Array {
     if (length > this.size) return new Uint8Array(length);
-    return new Uint8Array(this.#spare.pop() ?? new ArrayBuffer(this.size), 0, length);
+    const spare = this.#spare.pop();
+    if (spare !== undefined) this.#kept.delete(spare);
+    return new Uint8Array(spare ?? new ArrayBuffer(this.size), 0, length);
   }
 
   /**
@@ -50,7 +54,8 @@ export class BufferPool {
   give(bytes: Uint8Array): void {
     const buffer = bytes.buffer;
     if (buffer.byteLength !== this.size || this.#spare.length >= this.#max) return;
-    if (this.#spare.includes(buffer as ArrayBuffer)) return;
+    if (this.#kept.has(buffer as ArrayBuffer)) return;
     this.#spare.push(buffer as ArrayBuffer);
+    this.#kept.add(buffer as ArrayBuffer);
   }
 }
