@@ -30,3 +30,43 @@ Deno.test("200 keep-alive connections, past the fair-turn threshold, all get eve
     await server.stop();
   }
 });
+
+Deno.test("connections stuck in a request hold the turns back briefly, not for good", async () => {
+  // A turn waits while the last turn's connections still work on requests
+  // (src/server/fair_turn.ts); uploads whose bodies stall must not stop it.
+  const server = await startBastion({
+    args: ["--rate-limit", "off", "--max-connections-per-ip", "1000", "--body-timeout", "60s"],
+  });
+  const others: RawClient[] = [];
+  const stuck: RawClient[] = [];
+  const body = JSON.stringify({ note: "x".repeat(200) });
+  const half = body.length >> 1;
+  try {
+    for (let i = 0; i < 170; i++) others.push(await RawClient.connect(server.port));
+    // Each sends a whole upload head and half its body: a request it cannot finish yet.
+    // Opened together past the threshold, they take their first turn together.
+    for (let i = 0; i < 30; i++) stuck.push(await RawClient.connect(server.port));
+    await Promise.all(stuck.map((client) =>
+      client.send(
+        "POST /upload HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n" +
+          `Content-Length: ${body.length}\r\n\r\n${body.slice(0, half)}`,
+      )
+    ));
+    const statuses = await Promise.all(others.map(async (client, i) => {
+      const seen: number[] = [];
+      for (let round = 0; round < 3; round++) {
+        await client.send(get(`/index.html?c=${i}&r=${round}`));
+        seen.push((await client.response()).status);
+      }
+      return seen.join(",");
+    }));
+    assertEquals(statuses, Array(others.length).fill("200,200,200"));
+    for (const client of stuck) assertEquals(client.pending.length, 0, "no answer before the body");
+    await Promise.all(stuck.map((client) => client.send(body.slice(half))));
+    const stored = await Promise.all(stuck.map(async (client) => (await client.response()).status));
+    assertEquals(stored, Array(stuck.length).fill(201));
+  } finally {
+    for (const client of [...others, ...stuck]) client.close();
+    await server.stop();
+  }
+});

@@ -14,7 +14,7 @@ import { serializeHead } from "../http/response.ts";
 import type { ServerContext } from "./context.ts";
 import type { Expiring } from "./deadlines.ts";
 import { exchange, type ExchangeSite } from "./exchange.ts";
-import { fairTurn } from "./fair_turn.ts";
+import { fairTurn, leaveTurns, newTicket, turnWorking } from "./fair_turn.ts";
 import {
   failureOutcome,
   headOptions,
@@ -60,6 +60,8 @@ export class Connection implements Expiring {
   #scanner: HeadScanner;
   #phase: Phase = "fresh";
   #served = 0;
+  /** Its place in the fair turns. */
+  #ticket = newTicket();
   #headEnd = 0;
   /** A 408 is being sent: nothing more is read or answered. */
   #timedOut = false;
@@ -100,8 +102,14 @@ export class Connection implements Expiring {
   run(done: (connection: Connection) => void): void {
     this.#done = done;
     this.#ctx.sweeper.add(this);
-    this.#awaitRequest();
+    // Under turns a new connection waits for one too: when many connections
+    // open at once, their first requests take turns with everyone else's.
+    const turn = fairTurn(this.#ctx.sweeper.size, this.#ticket);
+    if (turn === undefined) this.#awaitRequest();
+    else turn.then(this.#resumed);
   }
+
+  #resumed = (): void => this.#awaitRequest();
 
   #awaitRequest(): void {
     if (this.#reader.length > 0) {
@@ -124,7 +132,7 @@ export class Connection implements Expiring {
     try {
       do {
         if (!(await this.#serveOne())) return this.#finish();
-        await fairTurn(this.#ctx.sweeper.size);
+        await fairTurn(this.#ctx.sweeper.size, this.#ticket);
       } while (this.#reader.length > 0);
     } catch (error) {
       return this.#finish(error);
@@ -137,6 +145,7 @@ export class Connection implements Expiring {
       this.#ctx.log.debug("connection error", { conn: this.#tag, error: String(error) });
     }
     this.close();
+    leaveTurns(this.#ticket);
     // No read is pending here: each way to this point waited for the last read to settle.
     this.#reader.release();
     this.#ctx.sweeper.delete(this);
@@ -187,6 +196,7 @@ export class Connection implements Expiring {
   async #serveOne(): Promise<boolean> {
     const ended = await this.#readHead();
     if (ended !== null) return ended;
+    turnWorking(this.#ticket);
     const started = performance.now();
     let outcome: Outcome;
     try {
