@@ -43,15 +43,22 @@ Deno.test("connections stuck in a request hold the turns back briefly, not for g
   const half = body.length >> 1;
   try {
     for (let i = 0; i < 170; i++) others.push(await RawClient.connect(server.port));
-    // Each sends a whole upload head and half its body: a request it cannot finish yet.
-    // Opened together past the threshold, they take their first turn together.
-    for (let i = 0; i < 30; i++) stuck.push(await RawClient.connect(server.port));
-    await Promise.all(stuck.map((client) =>
-      client.send(
-        "POST /upload HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n" +
-          `Content-Length: ${body.length}\r\n\r\n${body.slice(0, half)}`,
-      )
-    ));
+    // Each sends a GET with, pipelined after it, an upload head and half its body: once
+    // the GET is answered, the connection takes a turn and then works on an upload it
+    // cannot finish yet. Answered together, they share a turn, and hold the next one
+    // (more than 8 of them work on a request) until its cap.
+    stuck.push(
+      ...await Promise.all(Array.from({ length: 30 }, async (_, i) => {
+        const client = await RawClient.connect(server.port);
+        await client.send(
+          get(`/index.html?stuck=${i}`) +
+            "POST /upload HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n" +
+            `Content-Length: ${body.length}\r\n\r\n${body.slice(0, half)}`,
+        );
+        assertEquals((await client.response()).status, 200);
+        return client;
+      })),
+    );
     const statuses = await Promise.all(others.map(async (client, i) => {
       const seen: number[] = [];
       for (let round = 0; round < 3; round++) {

@@ -1,0 +1,86 @@
+// How a connection takes part in the fair turns (src/server/fair_turn.ts),
+// seen through the turns' own counts in a server started in this process.
+import { assertEquals, assertTrue } from "../../tests/_assert.ts";
+import { makeRoot } from "../../tests/_harness.ts";
+import { parseCommand } from "../config.ts";
+import { UploadQuota } from "../handlers/upload_quota.ts";
+import { Logger } from "../log.ts";
+import { prepare } from "../startup.ts";
+import { ClientTable } from "./client_table.ts";
+import { FAIR_TURN_ABOVE, turnCounts } from "./fair_turn.ts";
+import { Metrics } from "./metrics.ts";
+import { type RunningServer, startServer } from "./server.ts";
+
+const OPEN = FAIR_TURN_ABOVE + 12;
+
+async function _server(): Promise<RunningServer> {
+  const { root } = await makeRoot({ copyResources: false, files: { "a.txt": "a" } });
+  const command = parseCommand([
+    ...["--root", root, "--host", "127.0.0.1", "--port", "0"],
+    ...["--rate-limit", "off", "--max-connections-per-ip", "1000"],
+  ]);
+  if (command.kind !== "run") throw new Error("Unexpected command");
+  const { config } = command;
+  return await startServer({
+    config,
+    log: new Logger({ out: { write: (bytes) => Promise.resolve(bytes.length) } }),
+    prepared: await prepare(config),
+    shared: {
+      quota: UploadQuota.create(config.uploadQuota, 0),
+      clients: ClientTable.create(1024),
+      metrics: Metrics.create(),
+    },
+  });
+}
+
+/** Waits until `done()` holds, for at most 5 s. */
+async function _until(done: () => boolean, what: string): Promise<void> {
+  const deadline = Date.now() + 5000;
+  while (!done()) {
+    if (Date.now() > deadline) throw new Error(`Timed out waiting until ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+}
+
+/** Sends two pipelined GETs for the 1-byte file and reads both answers. */
+async function _twoGets(conn: Deno.Conn, port: number): Promise<string> {
+  const request = `GET /a.txt HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\n\r\n`;
+  await conn.write(new TextEncoder().encode(request + request));
+  const buffer = new Uint8Array(8192);
+  let text = "";
+  while ((text.match(/\r\n\r\na/g) ?? []).length < 2) {
+    const n = await conn.read(buffer);
+    if (n === null) break;
+    text += new TextDecoder().decode(buffer.subarray(0, n));
+  }
+  return text;
+}
+
+Deno.test("past the threshold, new connections take a turn, work on requests after one, and leave it when closed", async () => {
+  const server = await _server();
+  const { port } = server.addr;
+  const conns: Deno.Conn[] = [];
+  try {
+    const before = turnCounts();
+    for (let i = 0; i < OPEN; i++) {
+      conns.push(await Deno.connect({ hostname: "127.0.0.1", port }));
+    }
+    // Each connection accepted past the threshold waited for a turn before its first read.
+    await _until(() => turnCounts().resumed - before.resumed >= OPEN - FAIR_TURN_ABOVE, "resumed");
+    // A pipelined request, already there when the turn after its predecessor's answer
+    // resumes the connection, counts as work on that turn.
+    const answers = await Promise.all(conns.map((conn) => _twoGets(conn, port)));
+    for (const text of answers) assertEquals(text.match(/HTTP\/1\.1 200 /g)?.length, 2, text);
+    const during = turnCounts();
+    assertTrue(during.worked - before.worked >= OPEN, "each second request worked after a turn");
+    assertTrue(during.resumed - before.resumed >= OPEN, "every answered connection took a turn");
+    // The last turn resumed connections that now wait, idle, for a request: closing them
+    // takes them off the turn's counts (no later turn resets them).
+    await _until(() => turnCounts().reading > 0, "the last turn's connections wait for requests");
+  } finally {
+    for (const conn of conns) conn.close();
+    await server.shutdown();
+  }
+  assertEquals(turnCounts().reading, 0, "closed connections left their turn");
+  assertEquals(turnCounts().working, 0);
+});
