@@ -55,9 +55,11 @@
  * takes a turn before its first read too: when the connections that reached
  * `--max-requests-per-connection` together come back together (the turns keep
  * them in step), up to 250 first requests were answered between two turns.
- * Measured in 6 alternating rounds, 1 worker, 256 connections: p99 26.4 ms
- * (23.4–30.0) against 32.5 (28.3–42.6) before, p99 / p50 2.02 against 2.30,
- * and no fewer requests per second (18 850 against 17 630).
+ * Measured in 11 alternating 5-s wrk runs against the version before (6 with a
+ * 10-ms cap, 5 with 5 ms), 1 worker, 256 connections: p99 26.6 ms on average
+ * (23.4–30.0) against 30.0 (22.9–42.6), p99 / p50 2.00 against 2.24, as many
+ * requests per second (18 500 against 18 700). With 2 workers, 256
+ * connections, no change (p99 27.5 against 28.1 ms, 6 rounds).
  * @module
  */
 
@@ -71,7 +73,7 @@ export const FAIR_TURN_ABOVE = 128;
 export interface TurnTicket {
   /** The turn that resumed it; 0 once it came back, or if no turn resumed it. */
   turn: number;
-  /** Its next request's bytes arrived since it was resumed. */
+  /** Its next request's head is complete: it works on the request. */
   working: boolean;
 }
 
@@ -108,7 +110,7 @@ export function fairTurn(openConnections: number, ticket: TurnTicket): Promise<v
   });
 }
 
-/** The connection holding `ticket` has the bytes of its next request: it works, not waits. */
+/** The connection holding `ticket` has its next request's complete head: it works, not waits. */
 export function turnWorking(ticket: TurnTicket): void {
   if (ticket.turn === _turn && ticket.turn !== 0 && !ticket.working) {
     ticket.working = true;
@@ -134,13 +136,13 @@ export const MAX_RESUMED_PER_TURN = 64;
 export const MAX_STILL_OUT = 8;
 /** … counting those still waiting for their request's bytes only this long after it, … */
 export const READ_GRACE_MS = 2;
-/** … and for this long at most: the rest may be idle clients, not work. */
+/** … and for this long at most: a request may be waiting on a slow client. */
 export const MAX_HOLD_MS = 5;
 
 /**
  * Whether the next turn may resume anyone, `sinceLastTurnMs` after the last
  * one, of whose connections `reading` still wait for their next request's
- * bytes and `working` have them but are not back.
+ * head and `working` have it but are not back.
  *
  * @example
  * ```ts
