@@ -131,6 +131,9 @@ export class Connection implements Expiring {
   async #serveBuffered(): Promise<void> {
     try {
       do {
+        // Closed while it waited for a turn (at the end of a drain): a request
+        // already buffered is not answered, as nothing would reach the client.
+        if (this.#phase === "closed") return this.#finish();
         if (!(await this.#serveOne())) return this.#finish();
         await fairTurn(this.#ctx.sweeper.size, this.#ticket);
       } while (this.#reader.length > 0);

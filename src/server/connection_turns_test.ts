@@ -84,3 +84,114 @@ Deno.test("past the threshold, new connections take a turn, work on requests aft
   assertEquals(turnCounts().reading, 0, "closed connections left their turn");
   assertEquals(turnCounts().working, 0);
 });
+
+/** A socket the test scripts: its first read hands over what `first` gives, then nothing comes. */
+class FakeSocket {
+  readonly remoteAddr = { transport: "tcp" as const, hostname: "127.0.0.1", port: 40000 };
+  readonly localAddr = { transport: "tcp" as const, hostname: "127.0.0.1", port: 8080 };
+  written = "";
+  closed = false;
+  #first: Promise<string> | null;
+  #onWrite: () => void;
+  #hang: { reject: (error: Error) => void } | null = null;
+
+  constructor(first: Promise<string> | null, onWrite: () => void = () => {}) {
+    this.#first = first;
+    this.#onWrite = onWrite;
+  }
+
+  async read(buffer: Uint8Array): Promise<number | null> {
+    if (this.closed) throw new Deno.errors.BadResource("closed");
+    const first = this.#first;
+    if (first === null) return await new Promise((_, reject) => this.#hang = { reject });
+    this.#first = null;
+    const bytes = new TextEncoder().encode(await first);
+    buffer.set(bytes);
+    return bytes.length;
+  }
+
+  write(bytes: Uint8Array): Promise<number> {
+    if (this.closed) return Promise.reject(new Deno.errors.BadResource("closed"));
+    this.written += new TextDecoder().decode(bytes);
+    this.#onWrite();
+    return Promise.resolve(bytes.length);
+  }
+
+  setNoDelay(): void {}
+
+  close(): void {
+    this.closed = true;
+    this.#hang?.reject(new Deno.errors.BadResource("closed"));
+  }
+}
+
+Deno.test("a connection closed while it waits for a turn answers nothing more, not even a request already read", async () => {
+  const { root, uploads } = await makeRoot({ copyResources: false, files: { "a.txt": "a" } });
+  const body = JSON.stringify({ note: "sent before the drain" });
+  // One connection opens first and sends, once 4 000 idle connections have opened and
+  // wait for their first turns, a GET with an upload pipelined behind it. Answered,
+  // the GET puts it in line for a turn behind all of theirs (60 turns, over 60 ms).
+  let sendRequests = () => {};
+  const requests = new Promise<string>((resolve) =>
+    sendRequests = () =>
+      resolve(
+        "GET /a.txt HTTP/1.1\r\nHost: 127.0.0.1:8080\r\n\r\n" +
+          "POST /upload HTTP/1.1\r\nHost: 127.0.0.1:8080\r\nContent-Type: application/json\r\n" +
+          `Content-Length: ${body.length}\r\n\r\n${body}`,
+      )
+  );
+  let server: RunningServer | null = null;
+  let shutdown: Promise<void> | null = null;
+  // Shut down as soon as the GET is answered: with a 1 ms grace, the drain closes
+  // every connection after its first 20-ms wait, long before that turn.
+  const pipelined = new FakeSocket(requests, () => shutdown ??= server!.shutdown());
+  const sockets = [pipelined, ...Array.from({ length: 4000 }, () => new FakeSocket(null))];
+  const listen = Deno.listen;
+  let stopAccepting: (error: Error) => void = () => {};
+  (Deno as unknown as { listen: () => unknown }).listen = () => ({
+    addr: { transport: "tcp", hostname: "127.0.0.1", port: 8080 },
+    accept: () => {
+      if (sockets.length > 0) return Promise.resolve(sockets.shift());
+      setTimeout(sendRequests, 20);
+      return new Promise((_, reject) => stopAccepting = reject);
+    },
+    close: () => stopAccepting(new Deno.errors.BadResource("listener closed")),
+  });
+  try {
+    const command = parseCommand([
+      ...["--root", root, "--host", "127.0.0.1", "--port", "8080", "--shutdown-timeout", "1ms"],
+      ...[
+        "--rate-limit",
+        "off",
+        "--max-connections-per-ip",
+        "100000",
+        "--max-connections",
+        "20000",
+      ],
+    ]);
+    if (command.kind !== "run") throw new Error("Unexpected command");
+    const { config } = command;
+    server = await startServer({
+      config,
+      log: new Logger({ out: { write: (bytes) => Promise.resolve(bytes.length) } }),
+      prepared: await prepare(config),
+      shared: {
+        quota: UploadQuota.create(config.uploadQuota, 0),
+        clients: ClientTable.create(4096),
+        metrics: Metrics.create(),
+      },
+    });
+    await _until(() => shutdown !== null, "the GET was answered");
+    await shutdown;
+    assertTrue(pipelined.closed, "closed by the end of the drain");
+    // Every turn comes, the last one resuming that connection with the upload buffered.
+    await _until(() => turnCounts().reading === 0 && turnCounts().working === 0, "turns done");
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  } finally {
+    (Deno as unknown as { listen: typeof listen }).listen = listen;
+  }
+  assertEquals(pipelined.written.match(/HTTP\/1\.1 \d{3} /g), ["HTTP/1.1 200 "]);
+  const stored = [];
+  for await (const entry of Deno.readDir(uploads)) stored.push(entry.name);
+  assertEquals(stored, [], "nothing stored for a connection already closed");
+});
