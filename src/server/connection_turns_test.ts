@@ -13,12 +13,9 @@ import { type RunningServer, startServer } from "./server.ts";
 
 const OPEN = FAIR_TURN_ABOVE + 12;
 
-async function _server(): Promise<RunningServer> {
-  const { root } = await makeRoot({ copyResources: false, files: { "a.txt": "a" } });
-  const command = parseCommand([
-    ...["--root", root, "--host", "127.0.0.1", "--port", "0"],
-    ...["--rate-limit", "off", "--max-connections-per-ip", "1000"],
-  ]);
+/** A server in this process on `root`, bound to 127.0.0.1, with `flags` besides; it logs nowhere. */
+async function _server(root: string, flags: string[]): Promise<RunningServer> {
+  const command = parseCommand(["--root", root, "--host", "127.0.0.1", ...flags]);
   if (command.kind !== "run") throw new Error("Unexpected command");
   const { config } = command;
   return await startServer({
@@ -27,7 +24,7 @@ async function _server(): Promise<RunningServer> {
     prepared: await prepare(config),
     shared: {
       quota: UploadQuota.create(config.uploadQuota, 0),
-      clients: ClientTable.create(1024),
+      clients: ClientTable.create(4096),
       metrics: Metrics.create(),
     },
   });
@@ -57,7 +54,15 @@ async function _twoGets(conn: Deno.Conn, port: number): Promise<string> {
 }
 
 Deno.test("past the threshold, new connections take a turn, work on requests after one, and leave it when closed", async () => {
-  const server = await _server();
+  const { root } = await makeRoot({ copyResources: false, files: { "a.txt": "a" } });
+  const server = await _server(root, [
+    "--port",
+    "0",
+    "--rate-limit",
+    "off",
+    "--max-connections-per-ip",
+    "1000",
+  ]);
   const { port } = server.addr;
   const conns: Deno.Conn[] = [];
   try {
@@ -158,29 +163,10 @@ Deno.test("a connection closed while it waits for a turn answers nothing more, n
     close: () => stopAccepting(new Deno.errors.BadResource("listener closed")),
   });
   try {
-    const command = parseCommand([
-      ...["--root", root, "--host", "127.0.0.1", "--port", "8080", "--shutdown-timeout", "1ms"],
-      ...[
-        "--rate-limit",
-        "off",
-        "--max-connections-per-ip",
-        "100000",
-        "--max-connections",
-        "20000",
-      ],
+    server = await _server(root, [
+      ...["--port", "8080", "--shutdown-timeout", "1ms", "--rate-limit", "off"],
+      ...["--max-connections-per-ip", "100000", "--max-connections", "20000"],
     ]);
-    if (command.kind !== "run") throw new Error("Unexpected command");
-    const { config } = command;
-    server = await startServer({
-      config,
-      log: new Logger({ out: { write: (bytes) => Promise.resolve(bytes.length) } }),
-      prepared: await prepare(config),
-      shared: {
-        quota: UploadQuota.create(config.uploadQuota, 0),
-        clients: ClientTable.create(4096),
-        metrics: Metrics.create(),
-      },
-    });
     await _until(() => shutdown !== null, "the GET was answered");
     await shutdown;
     assertTrue(pipelined.closed, "closed by the end of the drain");
