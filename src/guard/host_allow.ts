@@ -29,6 +29,7 @@ export class HostAllowList {
   #names: Set<string>;
   #suffixes: string[];
   #port: number;
+  #lastAllowed: string | null = null;
 
   constructor(options: HostAllowOptions) {
     const bound = options.boundHost.includes(":") ? `[${options.boundHost}]` : options.boundHost;
@@ -43,10 +44,14 @@ export class HostAllowList {
 
   /** Whether `authority` (`host[:port]`, already syntax-checked) is allowed. */
   allows(authority: string): boolean {
+    // A client repeats its Host on every request: the last one allowed is remembered.
+    if (authority === this.#lastAllowed) return true;
     const { host, port } = _split(authority.toLowerCase());
     if (port !== null && port !== this.#port) return false;
-    if (this.#names.has(host)) return true;
-    return this.#suffixes.some((suffix) => host.endsWith(suffix) && host.length > suffix.length);
+    const allowed = this.#names.has(host) ||
+      this.#suffixes.some((suffix) => host.endsWith(suffix) && host.length > suffix.length);
+    if (allowed) this.#lastAllowed = authority;
+    return allowed;
   }
 
   /** Throws 403 (reason `host`) when `authority` is not allowed. */

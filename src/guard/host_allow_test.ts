@@ -126,3 +126,20 @@ Deno.test("isValidAuthority() accepts host[:port] and refuses userinfo and bad p
     assertEquals(isValidAuthority(bad), false, bad);
   }
 });
+
+Deno.test("HostAllowList: the last allowed host is remembered, and lets no other through", () => {
+  const list = new HostAllowList({ boundHost: "127.0.0.1", boundPort: 8080 });
+  assertEquals(list.allows(""), false);
+  for (const refused of ["evil.com", "localhost:9090", "localhost.", "", "LOCALHOST:80"]) {
+    assertTrue(list.allows("localhost:8080"));
+    assertEquals(list.allows(refused), false, refused);
+  }
+});
+
+Deno.test("isValidAuthority(): a value found valid is remembered, and no other with it", () => {
+  assertEquals(isValidAuthority(""), false);
+  for (const bad of ["", "a:65536", "a b", "u@a", "[::1", "a:x"]) {
+    assertTrue(isValidAuthority("a:80"));
+    assertEquals(isValidAuthority(bad), false, bad);
+  }
+});

@@ -135,7 +135,11 @@ export class App {
     }
   }
 
-  async #route(exchange: Exchange): Promise<HttpResponse> {
+  /**
+   * The handler's answer, or its promise; throws for a refusal. Not itself
+   * async: a cached file's answer then takes one suspended call less.
+   */
+  #route(exchange: Exchange): HttpResponse | Promise<HttpResponse> {
     const { request } = exchange;
     if (request.authority !== null) this.#hosts.check(request.authority);
     if (request.method === "CONNECT") throw _notAllowed(ALLOW.files);
@@ -144,7 +148,7 @@ export class App {
     if (_isUpload(safePath)) {
       if (request.method === "OPTIONS") return this.#options(request, ALLOW.upload);
       if (request.method !== "POST") throw _notAllowed(ALLOW.upload);
-      return await handleUpload(exchange, this.#upload);
+      return handleUpload(exchange, this.#upload);
     }
     if (request.method === "OPTIONS") return this.#options(request, ALLOW.files);
     const endpoint = _endpoint(safePath);
@@ -154,7 +158,7 @@ export class App {
       return metrics(this.#observed, exchange.client);
     }
     if (request.method !== "GET" && request.method !== "HEAD") throw _notAllowed(ALLOW.files);
-    return await this.#files.serve({
+    return this.#files.serve({
       rawPath: request.path,
       query: request.query,
       safePath,
@@ -162,7 +166,7 @@ export class App {
       // A header sent on several lines is one comma-separated list (RFC 9110 §5.3).
       header: (name) => {
         const values = fieldValues(request.fields, name);
-        return values.length === 0 ? undefined : values.join(", ");
+        return values.length < 2 ? values[0] : values.join(", ");
       },
     });
   }

@@ -85,7 +85,8 @@ export function interpretHead(head: RequestHead): Request {
 }
 
 /**
- * Every value of the field `name` (lowercase) in order.
+ * Every value of the field `name` (lowercase) in order. Most fields asked for
+ * are absent: that answer is one shared, frozen empty list, not a new one.
  *
  * @example
  * ```ts
@@ -93,11 +94,15 @@ export function interpretHead(head: RequestHead): Request {
  * fieldValues([["host", "a"]], "host"); // ["a"]
  * ```
  */
-export function fieldValues(fields: [string, string][], name: string): string[] {
-  const values: string[] = [];
-  for (const [fieldName, value] of fields) if (fieldName === name) values.push(value);
-  return values;
+export function fieldValues(fields: [string, string][], name: string): readonly string[] {
+  let values: string[] | null = null;
+  for (const [fieldName, value] of fields) {
+    if (fieldName === name) (values ??= []).push(value);
+  }
+  return values ?? NO_VALUES;
 }
+
+const NO_VALUES: readonly string[] = Object.freeze([]);
 
 /**
  * The first value of the field `name` (lowercase), or `undefined`.
@@ -126,10 +131,17 @@ const AUTHORITY =
  * ```
  */
 export function isValidAuthority(value: string): boolean {
+  // Nearly every request of a client repeats the last Host: checked once, remembered.
+  if (value === _lastValidAuthority) return true;
   if (!AUTHORITY.test(value)) return false;
   const port = /:(\d*)$/.exec(value.startsWith("[") ? value.slice(value.indexOf("]")) : value);
-  return !port || port[1] === "" || Number(port[1]) <= 65535;
+  const valid = !port || port[1] === "" || Number(port[1]) <= 65535;
+  if (valid) _lastValidAuthority = value;
+  return valid;
 }
+
+/** The last authority found valid (validity depends on the text alone). */
+let _lastValidAuthority: string | null = null;
 
 function _framing(fields: [string, string][], version: string): BodyFraming {
   const encodings = fieldValues(fields, "transfer-encoding");
@@ -182,7 +194,8 @@ function _targetForm(method: string, target: string) {
   };
 }
 
-function _tokens(values: string[]): string[] {
+function _tokens(values: readonly string[]): readonly string[] {
+  if (values.length === 0) return values;
   return values.join(",").split(",").map((token) => token.trim().toLowerCase());
 }
 
