@@ -65,7 +65,7 @@ const SINGLE_WRITE_LIMIT = 64 * 1024;
  * zeroed 16 KiB each, 5.5% of a worker's time in a `--cpu-prof` profile).
  * At most 4 MiB per worker, held only after such a peak.
  */
-const SPARE_BUFFERS = new BufferPool(16 * 1024, 256);
+const SPARE = new BufferPool(16 * 1024, 256);
 const encoder = new TextEncoder();
 const CHUNK_END = encoder.encode("\r\n");
 const LAST_CHUNK = encoder.encode("0\r\n\r\n");
@@ -95,29 +95,37 @@ export async function writeResponse(
     const length = body === null ? 0 : body instanceof Uint8Array ? body.length : body.length;
     const chunked = !bodiless && length === null && !options.head && options.version === "HTTP/1.1";
     const close = options.close || (!bodiless && length === null && !chunked && !options.head);
-    const framing: [string, string][] = [];
-    if (!bodiless && length !== null) framing.push(["Content-Length", String(length)]);
-    if (chunked) framing.push(["Transfer-Encoding", "chunked"]);
-    const headOptions = { ...options, close };
+    const framing: [string, string][] = !bodiless && length !== null
+      ? [["Content-Length", String(length)]]
+      : chunked
+      ? CHUNKED_FRAMING
+      : NO_FRAMING;
     if (bodiless || options.head || body === null) {
-      await sink.write(serializeHead(status, response.headers, framing, headOptions));
+      await sink.write(
+        _headWithRoom(status, response.headers, framing, options, close, null, null).bytes,
+      );
       return 0;
     }
     if (body instanceof Uint8Array) {
       await _writeSmall(
         sink,
-        _headWithRoom(status, response.headers, framing, headOptions, body, SPARE_BUFFERS),
+        _headWithRoom(status, response.headers, framing, options, close, body, SPARE),
       );
       if (options.progress) options.progress.body = body.length;
       return body.length;
     }
-    const head = serializeHead(status, response.headers, framing, headOptions);
-    await sink.write(head);
+    await sink.write(
+      _headWithRoom(status, response.headers, framing, options, close, null, null).bytes,
+    );
     return await _writeStream(sink, body, chunked, options.progress ?? { body: 0 });
   } finally {
     if (body !== null && !(body instanceof Uint8Array)) body.close();
   }
 }
+
+/** Framing headers that are the same on every response that has them (never changed). */
+const CHUNKED_FRAMING: [string, string][] = [["Transfer-Encoding", "chunked"]];
+const NO_FRAMING: [string, string][] = [];
 
 /**
  * The status line and header section of a response, as bytes.
@@ -134,7 +142,7 @@ export function serializeHead(
   framing: [string, string][],
   options: Omit<WriteOptions, "head">,
 ): Uint8Array {
-  return _headWithRoom(status, headers, framing, options, null, null).bytes;
+  return _headWithRoom(status, headers, framing, options, options.close, null, null).bytes;
 }
 
 /** A head, and a small body after it in the same buffer unless it is too large. */
@@ -145,59 +153,86 @@ interface HeadBytes {
 }
 
 /**
- * Writes the head's text straight into one buffer as ASCII, with the body
- * after it when both fit in {@linkcode SINGLE_WRITE_LIMIT}: no string is built
- * and no second copy made. A non-ASCII character (which no header we write
- * has) falls back to UTF-8 through the encoder. With a `pool`, the buffer
- * comes from it, to be given back once written.
+ * Writes the head's text straight into one buffer as ASCII, with `body` after
+ * it when both fit in {@linkcode SINGLE_WRITE_LIMIT}: no string is built, no list of lines,
+ * no second copy. Header lines go in this order: the fixed ones, the common
+ * ones, the handler's, framing, Connection. A non-ASCII character (which no
+ * header we write has) falls back to UTF-8 through the encoder. With `pool`,
+ * the buffer comes from it, to be given back once written.
  */
 function _headWithRoom(
   status: number,
   headers: [string, string][],
   framing: [string, string][],
   options: Omit<WriteOptions, "head">,
+  close: boolean,
   body: Uint8Array | null,
   pool: BufferPool | null,
 ): HeadBytes {
-  const lines: string[] = [`HTTP/1.1 ${status} ${STATUS_TEXT[status] ?? "Unknown"}`];
-  for (const [name, value] of options.common) lines.push(name, value);
-  const { overrides } = options;
-  for (const [name, value] of headers) {
-    if (overrides.size === 0 || !overrides.has(name.toLowerCase())) lines.push(name, value);
-  }
-  for (const [name, value] of framing) lines.push(name, value);
-  if (options.close) lines.push("Connection", "close");
-  else if (options.version === "HTTP/1.0") lines.push("Connection", "keep-alive");
+  const statusLine = `HTTP/1.1 ${status} ${STATUS_TEXT[status] ?? "Unknown"}`;
+  const { overrides, common } = options;
+  const own = overrides.size === 0
+    ? headers
+    : headers.filter(([name]) => !overrides.has(name.toLowerCase()));
+  const connection = close ? "close" : options.version === "HTTP/1.0" ? "keep-alive" : null;
   const fixed = options.fixed ?? NO_LINES;
-  // The status line, the fixed lines, then name and value pairs: ": " and CRLF each, and the final CRLF.
-  let length = lines[0].length + 4 + fixed.length;
-  for (let i = 1; i < lines.length; i += 2) length += lines[i].length + lines[i + 1].length + 4;
+  // The status line and its CRLF, the fixed lines, the other lines, the final CRLF.
+  let length = statusLine.length + 4 + fixed.length + _linesLength(common) +
+    _linesLength(own) + _linesLength(framing);
+  if (connection !== null) length += CONNECTION.length + connection.length + 4;
   const room = body !== null && length + body.length <= SINGLE_WRITE_LIMIT ? body.length : 0;
   const bytes = pool === null ? new Uint8Array(length + room) : pool.take(length + room);
-  let at = _ascii(bytes, 0, lines[0]);
+  let at = _ascii(bytes, 0, statusLine);
   bytes[at++] = CR;
   bytes[at++] = LF;
   bytes.set(fixed, at);
   at += fixed.length;
-  for (let i = 1; i < lines.length; i += 2) {
-    at = _ascii(bytes, at, lines[i]);
-    if (at < 0) break;
-    bytes[at++] = COLON;
-    bytes[at++] = SP;
-    at = _ascii(bytes, at, lines[i + 1]);
-    if (at < 0) break;
-    bytes[at++] = CR;
-    bytes[at++] = LF;
-  }
+  at = _asciiLines(bytes, _asciiLines(bytes, _asciiLines(bytes, at, common), own), framing);
+  if (connection !== null) at = _asciiLine(bytes, at, CONNECTION, connection);
   if (at < 0) {
     if (pool !== null) pool.give(bytes);
-    return { bytes: _utf8Head(lines, fixed), body };
+    const lines = [...common, ...own, ...framing];
+    if (connection !== null) lines.push([CONNECTION, connection]);
+    return { bytes: _utf8Head(statusLine, lines, fixed), body };
   }
   bytes[at++] = CR;
   bytes[at++] = LF;
   if (room === 0) return { bytes, body };
   bytes.set(body!, at);
   return { bytes, body: null };
+}
+
+const CONNECTION = "Connection";
+
+/** The bytes of `Name: value\r\n` lines, when ASCII. */
+function _linesLength(lines: readonly (readonly [string, string])[]): number {
+  let length = 0;
+  for (const [name, value] of lines) length += name.length + value.length + 4;
+  return length;
+}
+
+/** Writes `lines` at `at` when all ASCII: the offset after them, else -1 (also when `at` is). */
+function _asciiLines(
+  bytes: Uint8Array,
+  at: number,
+  lines: readonly (readonly [string, string])[],
+): number {
+  for (const [name, value] of lines) {
+    if (at < 0) return at;
+    at = _asciiLine(bytes, at, name, value);
+  }
+  return at;
+}
+
+/** Writes `name: value\r\n` at `at` when all ASCII: the offset after it, else -1. */
+function _asciiLine(bytes: Uint8Array, at: number, name: string, value: string): number {
+  if (at < 0 || (at = _ascii(bytes, at, name)) < 0) return -1;
+  bytes[at++] = COLON;
+  bytes[at++] = SP;
+  if ((at = _ascii(bytes, at, value)) < 0) return -1;
+  bytes[at++] = CR;
+  bytes[at++] = LF;
+  return at;
 }
 
 /** Writes `text` at `at` when it is all ASCII: the offset after it, else -1. */
@@ -210,10 +245,14 @@ function _ascii(bytes: Uint8Array, at: number, text: string): number {
   return at;
 }
 
-function _utf8Head(lines: string[], fixed: Uint8Array): Uint8Array {
+function _utf8Head(
+  statusLine: string,
+  lines: readonly (readonly [string, string])[],
+  fixed: Uint8Array,
+): Uint8Array {
   let text = "";
-  for (let i = 1; i < lines.length; i += 2) text += `${lines[i]}: ${lines[i + 1]}\r\n`;
-  const status = encoder.encode(`${lines[0]}\r\n`);
+  for (const [name, value] of lines) text += `${name}: ${value}\r\n`;
+  const status = encoder.encode(`${statusLine}\r\n`);
   const rest = encoder.encode(text + "\r\n");
   const bytes = new Uint8Array(status.length + fixed.length + rest.length);
   bytes.set(status);
@@ -233,7 +272,7 @@ async function _writeSmall(sink: ByteSink, head: HeadBytes): Promise<void> {
     await sink.write(head.bytes);
     if (head.body !== null) await sink.write(head.body);
   } finally {
-    SPARE_BUFFERS.give(head.bytes);
+    SPARE.give(head.bytes);
   }
 }
 

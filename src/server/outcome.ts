@@ -8,7 +8,7 @@ import { App } from "../handlers/app.ts";
 import type { RequestHead } from "../http/head_parser.ts";
 import { HttpError } from "../http/http_error.ts";
 import type { Request } from "../http/request.ts";
-import { type HttpResponse, writeResponse } from "../http/response.ts";
+import { type HttpResponse, type WriteOptions, writeResponse } from "../http/response.ts";
 import { type Logger, sanitizeForLog } from "../log.ts";
 import type { ServerContext } from "./context.ts";
 
@@ -116,22 +116,25 @@ export function recordOutcome(
 }
 
 /**
- * The head options every response of this server gets: the common headers
- * (Date, X-Request-Id, and the fixed ones), `Connection: close` when asked,
- * and the request's HTTP version.
+ * The options every response of this server is written with: the common
+ * headers (Date, X-Request-Id, and the fixed ones), `Connection: close` when
+ * asked, the request's HTTP version, and no body for HEAD.
  */
 export function headOptions(
   ctx: ServerContext,
   requestId: string,
   close: boolean,
-  head: Pick<RequestHead, "version"> | null,
-) {
+  head: Pick<RequestHead, "version" | "method"> | null,
+  progress?: { body: number },
+): WriteOptions {
   return {
     close,
     version: head?.version ?? "HTTP/1.1",
     common: ctx.common.forResponse(requestId),
     fixed: ctx.common.fixed,
     overrides: ctx.common.overrides,
+    head: head?.method === "HEAD",
+    progress,
   };
 }
 
@@ -154,11 +157,11 @@ export async function sendOutcome(
 ): Promise<void> {
   const progress = { body: 0 };
   try {
-    await writeResponse({ write }, outcome.response, {
-      ...headOptions(ctx, outcome.requestId, close, outcome.head),
-      head: outcome.head?.method === "HEAD",
-      progress,
-    });
+    await writeResponse(
+      { write },
+      outcome.response,
+      headOptions(ctx, outcome.requestId, close, outcome.head, progress),
+    );
   } finally {
     recordOutcome(ctx, tag, outcome, progress.body);
   }
