@@ -74,7 +74,11 @@ export async function fileResponse(
   if (range !== undefined && ifRangeHolds(header("if-range"), validators)) {
     return await _rangeResponse(file, range, headers, compressible);
   }
-  return { status: 200, headers, body: head ? headOnly(file.size) : await _whole(file) };
+  return {
+    status: 200,
+    headers,
+    body: head ? headOnly(file.size) : file.content ?? await _stream(file),
+  };
 }
 
 const _VARY: [string, string] = ["Vary", "Accept-Encoding"];
@@ -134,7 +138,9 @@ async function _rangeResponse(
   compressible: boolean,
 ): Promise<HttpResponse> {
   const request = parseRange(header, file.size);
-  if (request.kind === "full") return { status: 200, headers, body: await _whole(file) };
+  if (request.kind === "full") {
+    return { status: 200, headers, body: file.content ?? await _stream(file) };
+  }
   if (request.kind === "unsatisfiable") {
     throw new HttpError(416, "Range not satisfiable", {
       headers: [["Content-Range", `bytes */${file.size}`], ...(compressible ? [_VARY] : [])],
@@ -176,8 +182,9 @@ function _multipartBytes(
   return out;
 }
 
-async function _whole(file: ResolvedFile): Promise<BodyStream | Uint8Array> {
-  return file.content ?? fileStream(await _open(file.path), 0, file.size);
+/** The whole file, streamed (a file without cached content). */
+async function _stream(file: ResolvedFile): Promise<BodyStream> {
+  return fileStream(await _open(file.path), 0, file.size);
 }
 
 async function _open(path: string): Promise<Deno.FsFile> {

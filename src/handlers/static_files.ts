@@ -66,13 +66,20 @@ export class StaticFiles {
     this.#cache = options.cache ?? null;
   }
 
-  /** Answers a GET or HEAD; throws {@linkcode HttpError} 403/404/415. */
-  async serve(request: FileRequest): Promise<HttpResponse> {
+  /**
+   * Answers a GET or HEAD; rejects with {@linkcode HttpError} 403/404/415.
+   * A file the cache still trusts is answered without a suspended call here.
+   */
+  serve(request: FileRequest): Promise<HttpResponse> {
     const { segments, trailingSlash } = request.safePath;
-    if (isHidden(segments)) throw _notFound();
+    if (isHidden(segments)) return Promise.reject(_notFound());
     const key = segments.join("/") + (trailingSlash ? "/" : "");
     const cached = this.#cache?.trusted(key, Date.now());
-    if (cached) return await this.#respond(cached, request);
+    return cached ? this.#respond(cached, request) : this.#serveUncached(request, key);
+  }
+
+  async #serveUncached(request: FileRequest, key: string): Promise<HttpResponse> {
+    const { segments, trailingSlash } = request.safePath;
     try {
       const path = await this.#resolve(join(this.#root, ...segments));
       const info = await _stat(path);

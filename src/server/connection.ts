@@ -135,7 +135,8 @@ export class Connection implements Expiring {
         // already buffered is not answered, as nothing would reach the client.
         if (this.#phase === "closed") return this.#finish();
         if (!(await this.#serveOne())) return this.#finish();
-        await fairTurn(this.#ctx.sweeper.size, this.#ticket);
+        const turn = fairTurn(this.#ctx.sweeper.size, this.#ticket);
+        if (turn !== undefined) await turn;
       } while (this.#reader.length > 0);
     } catch (error) {
       return this.#finish(error);
@@ -197,7 +198,8 @@ export class Connection implements Expiring {
   }
 
   async #serveOne(): Promise<boolean> {
-    const ended = await this.#readHead();
+    // Usually the whole head has arrived with the first read: no need to wait in #readHead.
+    const ended = this.#headBuffered() ? null : await this.#readHead();
     if (ended !== null) return ended;
     turnWorking(this.#ticket);
     const started = performance.now();
@@ -218,6 +220,25 @@ export class Connection implements Expiring {
     await this.#send(outcome, !keepAlive);
     this.#current = null;
     return keepAlive;
+  }
+
+  /**
+   * Whether a complete head is buffered already (its end noted); any other
+   * case, a malformed head included, is left to {@linkcode #readHead}.
+   */
+  #headBuffered(): boolean {
+    if (this.#reader.length === 0) return false;
+    this.#scanner.reset();
+    let end: number;
+    try {
+      end = this.#scanner.scan(this.#reader.buffered(), this.#reader.length);
+    } catch {
+      return false;
+    }
+    if (end < 0) return false;
+    this.#arm("head");
+    this.#headEnd = end;
+    return true;
   }
 
   /** Reads until a complete head is buffered: `null` then, else whether to go on. */
@@ -246,7 +267,8 @@ export class Connection implements Expiring {
     }
   }
 
-  async #handle(started: number): Promise<Outcome> {
+  /** The exchange's outcome; a head that does not parse or a banned client throws at once. */
+  #handle(started: number): Promise<Outcome> {
     const head = this.#parse();
     const client = this.#ctx.proxies.clientAddress(this.#peer, head.fields);
     if (this.#ctx.admission.banned(client)) {
@@ -256,7 +278,7 @@ export class Connection implements Expiring {
     const retryAfter = this.#ctx.admission.takeToken(client);
     const requestId = this.#ctx.common.requestId(fieldValue(head.fields, "x-request-id"));
     this.#current = head;
-    return await exchange(this.#site(), { head, requestId, started, client }, retryAfter);
+    return exchange(this.#site(), { head, requestId, started, client }, retryAfter);
   }
 
   /** Parses the buffered head (a parse error still takes a token) and consumes it. */
@@ -301,7 +323,7 @@ export class Connection implements Expiring {
     let offset = 0;
     while (offset < bytes.length) {
       this.deadline = Date.now() + timeout;
-      offset += await this.#conn.write(bytes.subarray(offset));
+      offset += await this.#conn.write(offset === 0 ? bytes : bytes.subarray(offset));
     }
     if (this.#phase === "write" && previous !== "closed") this.#arm(previous);
   }

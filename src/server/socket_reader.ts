@@ -43,6 +43,8 @@ export class SocketReader implements ByteSource {
   #buffer: Uint8Array;
   #start = 0;
   #end = 0;
+  /** {@linkcode buffered}'s view, made once per change (a view costs an allocation). */
+  #view: Uint8Array | null = null;
   #maxSize: number;
   #onData: (() => void) | undefined;
   #pool: BufferPool | undefined;
@@ -60,11 +62,13 @@ export class SocketReader implements ByteSource {
     return this.#end - this.#start;
   }
 
+  /** The buffered bytes; the same view until the next consume, fill or release. */
   buffered(): Uint8Array {
-    return this.#buffer.subarray(this.#start, this.#end);
+    return this.#view ??= this.#buffer.subarray(this.#start, this.#end);
   }
 
   consume(n: number): void {
+    this.#view = null;
     this.#start += n;
     if (this.#start === this.#end) this.#start = this.#end = 0;
   }
@@ -82,6 +86,7 @@ export class SocketReader implements ByteSource {
 
   #filled = (read: number | null): boolean => {
     if (read === null) return false;
+    this.#view = null;
     this.#end += read;
     this.#onData?.();
     return true;
@@ -93,6 +98,7 @@ export class SocketReader implements ByteSource {
    */
   release(): void {
     const buffer = this.#buffer;
+    this.#view = null;
     this.#buffer = _RELEASED;
     this.#start = this.#end = 0;
     this.#pool?.give(buffer);
@@ -100,6 +106,7 @@ export class SocketReader implements ByteSource {
 
   #makeRoom(): void {
     if (this.#end < this.#buffer.length) return;
+    this.#view = null;
     const used = this.#end - this.#start;
     if (this.#start > 0 && used <= this.#buffer.length / 2) {
       this.#buffer.copyWithin(0, this.#start, this.#end);
