@@ -72,9 +72,9 @@ function _parseRequestLine(buf: Uint8Array, start: number, end: number) {
     const byte = buf[i];
     if (byte <= SP || byte >= DEL) throw badRequest("Invalid character in request-target");
   }
-  const method = _latin1(buf, start, firstSpace);
-  const target = _latin1(buf, firstSpace + 1, secondSpace);
-  const version = _parseVersion(_latin1(buf, secondSpace + 1, end));
+  const method = _text(buf, start, firstSpace, false);
+  const target = _text(buf, firstSpace + 1, secondSpace, false);
+  const version = _parseVersion(_text(buf, secondSpace + 1, end, false));
   return { method, target, version };
 }
 
@@ -113,7 +113,43 @@ function _parseField(buf: Uint8Array, start: number, end: number): [string, stri
       throw badRequest("Control character in header value");
     }
   }
-  return [_lowerName(buf, start, colon), _latin1(buf, valueStart, valueEnd)];
+  return [_text(buf, start, colon, true), _text(buf, valueStart, valueEnd, false)];
+}
+
+/**
+ * Short texts of heads (methods, targets, field names and values), kept by a
+ * hash of their bytes: a client repeats most of them on every request, and a
+ * kept text is compared, not built again (each character added is a new
+ * string). A slot holds the last text that hashed to it; the table never grows.
+ */
+const KEPT_TEXTS: string[] = new Array(1024).fill("");
+const KEPT_SLOTS = 1023;
+const MAX_KEPT_TEXT = 64;
+
+/** `buf[start, end)` as Latin-1 text (`lower`: A–Z lowercased), from {@linkcode KEPT_TEXTS} when there. */
+function _text(buf: Uint8Array, start: number, end: number, lower: boolean): string {
+  const length = end - start;
+  if (length > MAX_KEPT_TEXT) return lower ? _lowerName(buf, start, end) : _latin1(buf, start, end);
+  let hash = length;
+  for (let i = start; i < end; i++) {
+    const byte = buf[i];
+    hash = (Math.imul(hash, 31) + (lower && byte >= 65 && byte <= 90 ? byte + 32 : byte)) | 0;
+  }
+  const slot = (hash ^ (hash >>> 12)) & KEPT_SLOTS;
+  const kept = KEPT_TEXTS[slot];
+  if (kept.length === length && _same(kept, buf, start, lower)) return kept;
+  const text = lower ? _lowerName(buf, start, end) : _latin1(buf, start, end);
+  KEPT_TEXTS[slot] = text;
+  return text;
+}
+
+/** Whether `text` is the bytes at `start` (its length of them), A–Z lowercased if `lower`. */
+function _same(text: string, buf: Uint8Array, start: number, lower: boolean): boolean {
+  for (let i = 0; i < text.length; i++) {
+    const byte = buf[start + i];
+    if (text.charCodeAt(i) !== (lower && byte >= 65 && byte <= 90 ? byte + 32 : byte)) return false;
+  }
+  return true;
 }
 
 /** A field name (token characters only, checked) in lowercase, without a second string. */

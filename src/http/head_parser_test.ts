@@ -613,3 +613,27 @@ function _thrown(fn: () => unknown): HttpError {
   }
   throw new Error("Expected an HttpError");
 }
+
+Deno.test("parseHead: kept texts are exact, whatever the case, role or slot they met before", () => {
+  // A name is lowercased, a value is not: the same bytes in both roles give both texts.
+  const mixed = get("/Host", "Host: Host\r\nX-A: host\r\nx-a: HOST\r\n");
+  const both = parseHead(latin1(mixed), 0, mixed.length);
+  assertEquals(both.target, "/Host");
+  assertEquals(both.fields, [["host", "Host"], ["x-a", "host"], ["x-a", "HOST"]]);
+  // Thousands of random names and values (more than the table's slots, so slots are
+  // taken over), each parsed twice: every text is the one its bytes spell.
+  const random = (length: number, chars: string) =>
+    Array.from({ length }, () => chars[Math.floor(Math.random() * chars.length)]).join("");
+  const NAME = "abcXYZ-_0189!#";
+  const VALUE = "aAzZ09 ,;=/\t\xe9\xff";
+  for (let round = 0; round < 3000; round++) {
+    const name = random(1 + (round % 70), NAME);
+    const value = random(round % 71, VALUE).trim();
+    const text = `GET /${random(round % 66, "aA/.")} HTTP/1.1\r\n${name}: ${value}\r\n\r\n`;
+    for (let twice = 0; twice < 2; twice++) {
+      const head = parseHead(latin1(text), 0, text.length);
+      assertEquals(head.fields, [[name.toLowerCase(), value]], text);
+      assertEquals(head.target, text.slice(4, text.indexOf(" HTTP/")), text);
+    }
+  }
+});
