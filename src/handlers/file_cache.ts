@@ -7,7 +7,10 @@
  * answered from it rather than each checking the file again: otherwise, at
  * every expiry, all the connections that ask meanwhile stat the file at once
  * (measured at 256 keep-alive connections: a burst of slow responses each
- * second). Bounded in total bytes, least recently used first out.
+ * second). Bounded in total bytes, least recently used first out: the use
+ * order is a linked list through the entries, so that a hit moves an entry
+ * without touching the map (a map's delete and set on every hit rebuilt its
+ * table every few requests, and the tables outlived young-generation GCs).
  * @module
  */
 
@@ -49,8 +52,13 @@ export interface FileCacheOptions {
 const MAX_ENTRIES = 10_000;
 
 interface Entry {
+  key: string;
   file: ResolvedFile;
   checkedAt: number;
+  /** The entry used just before this one, towards the least recently used. */
+  older: Entry | null;
+  /** The entry used just after this one, towards the most recently used. */
+  newer: Entry | null;
 }
 
 /**
@@ -66,6 +74,9 @@ interface Entry {
 export class FileCache {
   #options: FileCacheOptions;
   #entries = new Map<string, Entry>();
+  /** The ends of the use order. */
+  #oldest: Entry | null = null;
+  #newest: Entry | null = null;
   #bytes = 0;
   #checking = new Set<string>();
 
@@ -82,8 +93,10 @@ export class FileCache {
   fresh(key: string, now: number): ResolvedFile | null {
     const entry = this.#entries.get(key);
     if (entry === undefined || now - entry.checkedAt >= this.#options.ttlMs) return null;
-    this.#entries.delete(key);
-    this.#entries.set(key, entry);
+    if (entry !== this.#newest) {
+      this.#unlink(entry);
+      this.#link(entry);
+    }
     return entry.file;
   }
 
@@ -111,12 +124,12 @@ export class FileCache {
   /** Stores `file` as checked at `now`, evicting the least recently used past the budget. */
   set(key: string, file: ResolvedFile, now: number): void {
     this.delete(key);
-    this.#entries.set(key, { file, checkedAt: now });
+    const entry: Entry = { key, file, checkedAt: now, older: null, newer: null };
+    this.#entries.set(key, entry);
+    this.#link(entry);
     this.#bytes += file.content?.length ?? 0;
-    for (const [oldest, entry] of this.#entries) {
-      if (this.#bytes <= this.#options.maxBytes && this.#entries.size <= MAX_ENTRIES) break;
-      this.#entries.delete(oldest);
-      this.#bytes -= entry.file.content?.length ?? 0;
+    while (this.#bytes > this.#options.maxBytes || this.#entries.size > MAX_ENTRIES) {
+      this.delete(this.#oldest!.key);
     }
   }
 
@@ -125,6 +138,25 @@ export class FileCache {
     const entry = this.#entries.get(key);
     if (entry === undefined) return;
     this.#entries.delete(key);
+    this.#unlink(entry);
     this.#bytes -= entry.file.content?.length ?? 0;
+  }
+
+  /** Puts `entry` at the most recently used end. */
+  #link(entry: Entry): void {
+    entry.older = this.#newest;
+    entry.newer = null;
+    if (this.#newest !== null) this.#newest.newer = entry;
+    else this.#oldest = entry;
+    this.#newest = entry;
+  }
+
+  /** Takes `entry` out of the use order. */
+  #unlink(entry: Entry): void {
+    if (entry.older !== null) entry.older.newer = entry.newer;
+    else this.#oldest = entry.newer;
+    if (entry.newer !== null) entry.newer.older = entry.older;
+    else this.#newest = entry.older;
+    entry.older = entry.newer = null;
   }
 }

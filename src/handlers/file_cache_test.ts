@@ -37,6 +37,26 @@ Deno.test("FileCache keeps within its byte budget, least recently used out first
   assertEquals(cache.keeps(501), false);
 });
 
+Deno.test("FileCache evicts in use order through hits, replacements and deletes", () => {
+  // Ten 100-byte files in a 1 000-byte budget; each step then evicts exactly one.
+  const cache = new FileCache({ maxBytes: 1000, maxFileBytes: 500, ttlMs: 1000 });
+  const kept = () => "abcdefghijklm".split("").filter((key) => cache.stale(key) !== null).join("");
+  for (const key of "abcdefghij") cache.set(key, file(100), 0);
+  for (const key of "jjcae") cache.fresh(key, 1); // the newest hit twice, the oldest, a middle one
+  assertEquals(kept(), "abcdefghij");
+  cache.set("k", file(100), 2);
+  assertEquals(kept(), "acdefghijk", "b is now the least recently used");
+  cache.set("d", file(100), 3); // replacing d makes it the newest
+  cache.delete("f");
+  cache.set("l", file(100), 4);
+  cache.set("m", file(100), 4);
+  cache.set("m", file(100), 4); // replacing the newest leaves the order as it is
+  assertEquals(kept(), "acdehijklm", "f deleted, then g the least recently used");
+  for (const key of "cdeijklm") cache.fresh(key, 5);
+  cache.set("b", file(300), 6);
+  assertEquals(kept(), "bdeijklm", "h, a and c made room for 300 bytes");
+});
+
 Deno.test("FileCache answers from an expired entry only while another request checks it", () => {
   const cache = new FileCache({ maxBytes: 1000, maxFileBytes: 500, ttlMs: 100 });
   assertEquals(cache.trusted("a", 0), null, "nothing cached: the caller checks");

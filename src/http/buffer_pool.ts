@@ -22,8 +22,13 @@ export class BufferPool {
   readonly size: number;
   #max: number;
   #spare: ArrayBuffer[] = [];
-  /** The spare buffers again, as a set: a second give is seen without scanning the stack. */
-  #kept = new Set<ArrayBuffer>();
+  /**
+   * Whether a buffer is spare, so that a second give is seen without scanning
+   * the stack. Only ever set, never deleted: a set's delete and add on every
+   * take and give rebuilt its table now and then under load, and those tables
+   * outlived young-generation GCs. Weak, so a buffer never given back is not held.
+   */
+  #isSpare = new WeakMap<ArrayBuffer, boolean>();
 
   /** Buffers of `size` bytes; at most `max` are kept spare. */
   constructor(size: number, max: number) {
@@ -43,8 +48,9 @@ export class BufferPool {
   take(length: number = this.size): Uint8Array {
     if (length > this.size) return new Uint8Array(length);
     const spare = this.#spare.pop();
-    if (spare !== undefined) this.#kept.delete(spare);
-    return new Uint8Array(spare ?? new ArrayBuffer(this.size), 0, length);
+    if (spare === undefined) return new Uint8Array(new ArrayBuffer(this.size), 0, length);
+    this.#isSpare.set(spare, false);
+    return new Uint8Array(spare, 0, length);
   }
 
   /**
@@ -54,8 +60,8 @@ export class BufferPool {
   give(bytes: Uint8Array): void {
     const buffer = bytes.buffer;
     if (buffer.byteLength !== this.size || this.#spare.length >= this.#max) return;
-    if (this.#kept.has(buffer as ArrayBuffer)) return;
+    if (this.#isSpare.get(buffer as ArrayBuffer) === true) return;
     this.#spare.push(buffer as ArrayBuffer);
-    this.#kept.add(buffer as ArrayBuffer);
+    this.#isSpare.set(buffer as ArrayBuffer, true);
   }
 }
