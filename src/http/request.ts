@@ -96,8 +96,9 @@ export function interpretHead(head: RequestHead): Request {
  */
 export function fieldValues(fields: [string, string][], name: string): readonly string[] {
   let values: string[] | null = null;
-  for (const [fieldName, value] of fields) {
-    if (fieldName === name) (values ??= []).push(value);
+  // Indexed, not `for (const [name, value] of fields)`: that allocates as it destructures.
+  for (let i = 0; i < fields.length; i++) {
+    if (fields[i][0] === name) (values ??= []).push(fields[i][1]);
   }
   return values ?? NO_VALUES;
 }
@@ -114,7 +115,7 @@ const NO_VALUES: readonly string[] = Object.freeze([]);
  * ```
  */
 export function fieldValue(fields: [string, string][], name: string): string | undefined {
-  for (const [fieldName, value] of fields) if (fieldName === name) return value;
+  for (let i = 0; i < fields.length; i++) if (fields[i][0] === name) return fields[i][1];
   return undefined;
 }
 

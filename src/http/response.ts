@@ -107,10 +107,14 @@ export async function writeResponse(
       return 0;
     }
     if (body instanceof Uint8Array) {
-      await _writeSmall(
-        sink,
-        _headWithRoom(status, response.headers, framing, options, close, body, SPARE),
-      );
+      // Written here, not in a helper: one suspended call less per small response.
+      const small = _headWithRoom(status, response.headers, framing, options, close, body, SPARE);
+      try {
+        await sink.write(small.bytes);
+        if (small.body !== null) await sink.write(small.body);
+      } finally {
+        SPARE.give(small.bytes);
+      }
       if (options.progress) options.progress.body = body.length;
       return body.length;
     }
@@ -207,7 +211,8 @@ const CONNECTION = "Connection";
 /** The bytes of `Name: value\r\n` lines, when ASCII. */
 function _linesLength(lines: readonly (readonly [string, string])[]): number {
   let length = 0;
-  for (const [name, value] of lines) length += name.length + value.length + 4;
+  // Indexed, not destructured in `for...of`, which allocates on this hot path.
+  for (let i = 0; i < lines.length; i++) length += lines[i][0].length + lines[i][1].length + 4;
   return length;
 }
 
@@ -217,9 +222,8 @@ function _asciiLines(
   at: number,
   lines: readonly (readonly [string, string])[],
 ): number {
-  for (const [name, value] of lines) {
-    if (at < 0) return at;
-    at = _asciiLine(bytes, at, name, value);
+  for (let i = 0; i < lines.length && at >= 0; i++) {
+    at = _asciiLine(bytes, at, lines[i][0], lines[i][1]);
   }
   return at;
 }
@@ -266,15 +270,6 @@ const CR = 13;
 const LF = 10;
 const COLON = 58;
 const SP = 32;
-
-async function _writeSmall(sink: ByteSink, head: HeadBytes): Promise<void> {
-  try {
-    await sink.write(head.bytes);
-    if (head.body !== null) await sink.write(head.body);
-  } finally {
-    SPARE.give(head.bytes);
-  }
-}
 
 async function _writeStream(
   sink: ByteSink,

@@ -43,7 +43,7 @@ export async function exchange(
 ): Promise<Outcome> {
   let request: Request | null = null;
   let body: BodyReader | null = null;
-  const continued = { sent: false };
+  let continued: Continuer | null = null;
   try {
     request = interpretHead(origin.head!);
     body = new BodyReader(site.bodySource, request.body, site.ctx.bodyLimits);
@@ -54,27 +54,48 @@ export async function exchange(
         headers: [["Retry-After", String(retryAfter)]],
       });
     }
-    const asked = request;
+    if (request.expectContinue) continued = new Continuer(site, request, origin.requestId);
     const response = await site.ctx.app.handle({
       request,
       client: origin.client,
       body,
-      sendContinue: async () => {
-        if (!asked.expectContinue || continued.sent) return;
-        continued.sent = true;
-        await site.sendContinue(asked, origin.requestId);
-      },
+      sendContinue: continued === null ? _noContinue : continued.send,
     });
     try {
-      const close = await _finishBody(body, request.expectContinue && !continued.sent);
+      const close = await _finishBody(body, continued !== null && !continued.sent);
       return { ...origin, request, response, error: null, close };
     } catch (error) {
       releaseResponse(response);
       throw error;
     }
   } catch (error) {
-    return await _refused(site, error, origin, request, body, continued.sent);
+    return await _refused(site, error, origin, request, body, continued?.sent ?? false);
   }
+}
+
+/** A request's `100 Continue`, sent at most once, when the handler is about to read the body. */
+class Continuer {
+  sent = false;
+  #site: ExchangeSite;
+  #request: Request;
+  #requestId: string;
+
+  constructor(site: ExchangeSite, request: Request, requestId: string) {
+    this.#site = site;
+    this.#request = request;
+    this.#requestId = requestId;
+  }
+
+  send = async (): Promise<void> => {
+    if (this.sent) return;
+    this.sent = true;
+    await this.#site.sendContinue(this.#request, this.#requestId);
+  };
+}
+
+/** `sendContinue` of a request that did not ask for `100 Continue` (most of them). */
+function _noContinue(): Promise<void> {
+  return Promise.resolve();
 }
 
 /** The outcome for a refused request, with its body drained, or the connection marked to close. */
