@@ -21,6 +21,14 @@ Deno.test("--cors answers preflights and marks GET/POST responses for the allowe
     );
     assertEquals(page.header("access-control-allow-origin"), "https://app.example");
     assertEquals(page.header("vary"), "Accept-Encoding, Origin");
+    // The file's headers are made once and shared: the merged Vary must not pile up.
+    for (let again = 0; again < 3; again++) {
+      const repeated = await roundTrip(
+        server.port,
+        "GET / HTTP/1.1\r\nHost: localhost\r\nOrigin: https://app.example\r\n\r\n",
+      );
+      assertEquals(repeated.header("vary"), "Accept-Encoding, Origin");
+    }
 
     const missing = await roundTrip(
       server.port,

@@ -184,8 +184,9 @@ export class App {
 /** Adds `extra` to `headers`, merging a second Vary into the first. */
 function _addHeaders(headers: [string, string][], extra: [string, string][]): void {
   for (const [name, value] of extra) {
-    const vary = name === "Vary" ? headers.find(([existing]) => existing === "Vary") : undefined;
-    if (vary) vary[1] = `${vary[1]}, ${value}`;
+    const vary = name === "Vary" ? headers.findIndex(([existing]) => existing === "Vary") : -1;
+    // A new pair, not the old one changed: a file's header pairs are shared between responses.
+    if (vary >= 0) headers[vary] = ["Vary", `${headers[vary][1]}, ${value}`];
     else headers.push([name, value]);
   }
 }

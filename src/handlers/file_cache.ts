@@ -36,6 +36,8 @@ export interface ResolvedFile {
   content: Uint8Array | null;
   /** The gzip of `content`, made once on first use. */
   gzipped: (() => Uint8Array) | null;
+  /** Its response headers without content coding, once made (by `file_response.ts`). */
+  plainHeaders?: { cacheControl: string; headers: readonly [string, string][] };
 }
 
 /** Options of {@linkcode FileCache}. */

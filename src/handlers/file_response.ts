@@ -55,7 +55,9 @@ export async function fileResponse(
     etag: variant === null ? file.etag : fileETag(file.size, file.mtimeMs, variant.coding),
     mtimeMs: file.mtimeMs,
   };
-  const headers = _fileHeaders(file, validators, context.cacheControl, compressible);
+  const headers = variant === null
+    ? _plainHeaders(file, context.cacheControl, compressible)
+    : _fileHeaders(file, validators, context.cacheControl, compressible);
   const precondition = evaluatePreconditions(header, validators);
   if (precondition === "failed") {
     throw new HttpError(412, "Precondition failed", { headers: compressible ? [_VARY] : [] });
@@ -98,6 +100,24 @@ function _chooseVariant(file: ResolvedFile, accept: string | undefined): Variant
   if (!file.siblings.has("gzip") && file.size > MIN_COMPRESS_BYTES) offered.push("gzip");
   const coding = chooseCoding(accept, offered);
   return coding === null ? null : { coding, sibling: file.siblings.get(coding) ?? null };
+}
+
+/**
+ * The headers of the file as it is (no content coding), made once per file
+ * and Cache-Control value: a new list each time, of the same (never changed) pairs.
+ */
+function _plainHeaders(
+  file: ResolvedFile,
+  cacheControl: string,
+  compressible: boolean,
+): [string, string][] {
+  let kept = file.plainHeaders;
+  if (kept?.cacheControl !== cacheControl) {
+    const validators = { etag: file.etag, mtimeMs: file.mtimeMs };
+    kept = { cacheControl, headers: _fileHeaders(file, validators, cacheControl, compressible) };
+    file.plainHeaders = kept;
+  }
+  return kept.headers.slice();
 }
 
 function _fileHeaders(

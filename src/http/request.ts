@@ -197,6 +197,7 @@ function _targetForm(method: string, target: string) {
 
 function _tokens(values: readonly string[]): readonly string[] {
   if (values.length === 0) return values;
+  if (values.length === 1 && !values[0].includes(",")) return [values[0].trim().toLowerCase()];
   return values.join(",").split(",").map((token) => token.trim().toLowerCase());
 }
 
