@@ -129,25 +129,29 @@ const MAX_KEPT_TEXT = 64;
 /** `buf[start, end)` as Latin-1 text (`lower`: A–Z lowercased), from {@linkcode KEPT_TEXTS} when there. */
 function _text(buf: Uint8Array, start: number, end: number, lower: boolean): string {
   const length = end - start;
-  if (length > MAX_KEPT_TEXT) return lower ? _lowerName(buf, start, end) : _latin1(buf, start, end);
+  if (length > MAX_KEPT_TEXT) return _build(buf, start, end, lower);
   let hash = length;
-  for (let i = start; i < end; i++) {
-    const byte = buf[i];
-    hash = (Math.imul(hash, 31) + (lower && byte >= 65 && byte <= 90 ? byte + 32 : byte)) | 0;
-  }
+  for (let i = start; i < end; i++) hash = (Math.imul(hash, 31) + _fold(buf[i], lower)) | 0;
   const slot = (hash ^ (hash >>> 12)) & KEPT_SLOTS;
   const kept = KEPT_TEXTS[slot];
   if (kept.length === length && _same(kept, buf, start, lower)) return kept;
-  const text = lower ? _lowerName(buf, start, end) : _latin1(buf, start, end);
-  KEPT_TEXTS[slot] = text;
-  return text;
+  return KEPT_TEXTS[slot] = _build(buf, start, end, lower);
+}
+
+/** `byte`, lowercased if `lower` and it is A–Z. */
+function _fold(byte: number, lower: boolean): number {
+  return lower && byte >= 65 && byte <= 90 ? byte + 32 : byte;
+}
+
+/** `buf[start, end)` as a new Latin-1 text, A–Z lowercased if `lower`. */
+function _build(buf: Uint8Array, start: number, end: number, lower: boolean): string {
+  return lower ? _lowerName(buf, start, end) : _latin1(buf, start, end);
 }
 
 /** Whether `text` is the bytes at `start` (its length of them), A–Z lowercased if `lower`. */
 function _same(text: string, buf: Uint8Array, start: number, lower: boolean): boolean {
   for (let i = 0; i < text.length; i++) {
-    const byte = buf[start + i];
-    if (text.charCodeAt(i) !== (lower && byte >= 65 && byte <= 90 ? byte + 32 : byte)) return false;
+    if (text.charCodeAt(i) !== _fold(buf[start + i], lower)) return false;
   }
   return true;
 }
@@ -155,10 +159,7 @@ function _same(text: string, buf: Uint8Array, start: number, lower: boolean): bo
 /** A field name (token characters only, checked) in lowercase, without a second string. */
 function _lowerName(buf: Uint8Array, start: number, end: number): string {
   let text = "";
-  for (let i = start; i < end; i++) {
-    const byte = buf[i];
-    text += String.fromCharCode(byte >= 65 && byte <= 90 ? byte + 32 : byte);
-  }
+  for (let i = start; i < end; i++) text += String.fromCharCode(_fold(buf[i], true));
   return text;
 }
 
