@@ -56,7 +56,7 @@ export async function fileResponse(
     mtimeMs: file.mtimeMs,
   };
   const headers = variant === null
-    ? _plainHeaders(file, context.cacheControl, compressible)
+    ? _plainHeaders(file, validators, context.cacheControl, compressible)
     : _fileHeaders(file, validators, context.cacheControl, compressible);
   const precondition = evaluatePreconditions(header, validators);
   if (precondition === "failed") {
@@ -108,12 +108,12 @@ function _chooseVariant(file: ResolvedFile, accept: string | undefined): Variant
  */
 function _plainHeaders(
   file: ResolvedFile,
+  validators: Validators,
   cacheControl: string,
   compressible: boolean,
 ): [string, string][] {
   let kept = file.plainHeaders;
   if (kept?.cacheControl !== cacheControl) {
-    const validators = { etag: file.etag, mtimeMs: file.mtimeMs };
     kept = { cacheControl, headers: _fileHeaders(file, validators, cacheControl, compressible) };
     file.plainHeaders = kept;
   }
