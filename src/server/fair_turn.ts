@@ -23,13 +23,12 @@
  * (128 operations per poll of Deno's event loop, after which ready sockets
  * wait for the next poll) — our reading, not something Deno documents.
  *
- * The turns set a ceiling: Deno 2.9.6's timers fire about 2.2 ms after they
- * are set, whatever the delay below that (chained `setTimeout(…, 1)` measured
- * here: 2.2–2.3 ms each), so a worker in turns answers at most about 64 per
- * 2.2 ms, 29 000 requests per second; a bare `Deno.listen` loop with these
- * turns measured 28 500–29 500, and bastion with 1 worker at 256 connections
- * reached 28 800 in this machine's fastest minutes (16 000–24 000 in most
- * runs, where the CPU sets the pace). Tried and not
+ * Chained `setTimeout(…, 1)` fire 2.2–2.3 ms apart in Deno 2.9.6 here, and a
+ * bare `Deno.listen` loop with these turns measured 28 500–29 500 requests per
+ * second; but the turn timer is set for when the first waiter is due, under
+ * load often at once, so the worker's CPU sets the pace, not the timer: bastion
+ * with 1 worker at 256 connections measured 26 000–34 000 in `deno task bench`
+ * (at 34 000, a turn of 64 every 1.9 ms). Tried and not
  * kept, for p99 at 256 connections with 1 worker: a turn at every event-loop
  * pass (`setImmediate`: p99 over 1 s, the sockets' readiness is not polled
  * between), turns rung by a loopback socket or by a helper thread every
