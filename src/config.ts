@@ -5,7 +5,7 @@
 
 import { resolve } from "node:path";
 import { parseArgs } from "node:util";
-import { FLAGS } from "./config_flags.ts";
+import { closestFlag, FLAGS } from "./config_flags.ts";
 import { escapeControl } from "./log.ts";
 import { parseDuration, parseSize } from "./units.ts";
 
@@ -31,8 +31,10 @@ export interface Config {
   key: string | null;
   /** Absolute path of the web root. */
   root: string;
-  /** Absolute path of the upload directory. */
+  /** Absolute path of the upload directory (unused when `readOnly`). */
   uploadDir: string;
+  /** Uploads off: no upload directory, no write permission. */
+  readOnly: boolean;
   profile: "seed" | "web";
   /** Extension (lowercase, no dot) → inline MIME type, from `--type`. */
   types: ReadonlyMap<string, string>;
@@ -76,6 +78,7 @@ export interface Config {
 export type Command =
   | { kind: "help" }
   | { kind: "version" }
+  | { kind: "print-command"; config: Config }
   | { kind: "run"; config: Config };
 
 /** A bad flag or value: one line for the user, exit code 2. */
@@ -121,7 +124,8 @@ export function parseCommand(args: string[]): Command {
   const values = _parseFlags(args[0] === "--" ? args.slice(1) : args);
   if (values.help) return { kind: "help" };
   if (values.version) return { kind: "version" };
-  return { kind: "run", config: Object.freeze(_buildConfig(values)) };
+  const config = Object.freeze(_buildConfig(values));
+  return values["print-command"] ? { kind: "print-command", config } : { kind: "run", config };
 }
 
 type Values = Record<string, string | boolean | string[] | undefined>;
@@ -142,7 +146,7 @@ function _parseFlags(args: string[]): Values {
   try {
     parsed = parseArgs({ args, options, allowPositionals: true, strict: true });
   } catch (error) {
-    throw new ConfigError((error as Error).message.split("\n")[0]);
+    throw new ConfigError(_flagError(error as Error & { code?: string }));
   }
   const values = { ...parsed.values } as Values;
   const positionals = parsed.positionals;
@@ -161,6 +165,23 @@ function _parseFlags(args: string[]): Values {
   return values;
 }
 
+/** One line for what `parseArgs` refused, pointing at `--help`. */
+function _flagError(error: Error & { code?: string }): string {
+  const unknown = /^Unknown option '([^'=]*)/.exec(error.message);
+  if (error.code === "ERR_PARSE_ARGS_UNKNOWN_OPTION" && unknown) {
+    const flag = unknown[1];
+    const near = flag.startsWith("--") ? closestFlag(flag.slice(2)) : null;
+    return near === null
+      ? `Unknown flag ${flag}: see --help`
+      : `Unknown flag ${flag}: did you mean --${near}? See --help`;
+  }
+  const missing = /^Option '(?:-\w, )?(--[\w-]+) <value>' argument missing/.exec(error.message);
+  if (missing) return `Missing value for ${missing[1]}: see --help`;
+  const noValue = /^Option '(--[\w-]+)' does not take an argument/.exec(error.message);
+  if (noValue) return `${noValue[1]} takes no value: see --help`;
+  return `${error.message.split("\n")[0]}: see --help`;
+}
+
 function _buildConfig(values: Values): Config {
   const str = (name: string) => {
     const value = values[name] ?? FLAGS.find((flag) => flag.name === name)?.default;
@@ -176,6 +197,7 @@ function _buildConfig(values: Values): Config {
     key: str("key"),
     root,
     uploadDir: str("upload-dir") === null ? resolve(root, "uploads") : resolve(str("upload-dir")!),
+    readOnly: values["read-only"] === true,
     profile: _choice("profile", str("profile")!, ["seed", "web"]),
     types: _types(list("type")),
     attachments: new Set(list("attachment").map((ext) => _extension("attachment", ext))),
@@ -222,6 +244,11 @@ function _buildConfig(values: Values): Config {
   };
   if ((config.cert === null) !== (config.key === null)) {
     throw new ConfigError("--cert and --key go together: give both or neither");
+  }
+  if (config.readOnly && (values["upload-dir"] !== undefined || config.uploadTokenFile !== null)) {
+    throw new ConfigError(
+      "--read-only takes no uploads: drop --upload-dir and --upload-token-file",
+    );
   }
   if (config.maxBody > config.uploadQuota) {
     throw new ConfigError("--max-body must not be above --upload-quota");
@@ -280,8 +307,10 @@ function _allowedHost(text: string): string {
 
 function _extension(name: string, text: string): string {
   const ext = text.replace(/^\./, "").toLowerCase();
-  if (!/^[a-z0-9]+$/.test(ext)) {
-    throw new ConfigError(`Invalid --${name}: "${text}" (expected an extension such as txt)`);
+  if (!/^[a-z0-9_+-]+(\.[a-z0-9_+-]+)*$/.test(ext)) {
+    throw new ConfigError(
+      `Invalid --${name}: "${text}" (expected an extension such as txt or tar.gz)`,
+    );
   }
   return ext;
 }

@@ -34,7 +34,8 @@ export const FLAGS: readonly FlagSpec[] = [
   { name: "key", type: "string", value: "FILE", group: "Listen", help: "TLS private key (PEM); needs --cert" },
   { name: "root", type: "string", default: "resources", value: "DIR", group: "Files", help: "web root" },
   { name: "upload-dir", type: "string", value: "DIR", group: "Files", help: "where uploads are stored (default <root>/uploads)" },
-  { name: "profile", type: "string", default: "seed", value: "NAME", group: "Files", help: "content types: seed or web" },
+  { name: "read-only", type: "boolean", group: "Files", help: "no uploads: no upload dir, no write permission" },
+  { name: "profile", type: "string", default: "web", value: "NAME", group: "Files", help: "content types: web (every type mime-db knows) or seed" },
   { name: "type", type: "string", multiple: true, value: "EXT=MIME", group: "Files", help: "serve EXT inline as MIME (repeatable)" },
   { name: "attachment", type: "string", multiple: true, value: "EXT", group: "Files", help: "serve EXT as a download (repeatable)" },
   { name: "cache-control", type: "string", default: "no-cache", value: "VALUE", group: "Files", help: "Cache-Control for files" },
@@ -58,7 +59,7 @@ export const FLAGS: readonly FlagSpec[] = [
   { name: "queue", type: "string", default: "128", value: "N", group: "Limits", help: "connections waiting for a slot" },
   { name: "queue-timeout", type: "string", default: "5s", value: "DURATION", group: "Limits", help: "longest wait in the queue" },
   { name: "max-requests-per-connection", type: "string", default: "100", value: "N", group: "Limits", help: "requests on one keep-alive connection" },
-  { name: "rate-limit", type: "string", default: "100/s:200", value: "RATE", group: "Limits", help: "per-client token bucket N/s:BURST, or off" },
+  { name: "rate-limit", type: "string", default: "1000/s:2000", value: "RATE", group: "Limits", help: "per-client token bucket N/s:BURST, or off" },
   { name: "ban", type: "string", default: "20/60s:300s", value: "RULE", group: "Limits", help: "ban after N rejections in WINDOW for DURATION, or off" },
   { name: "header-timeout", type: "string", default: "10s", value: "DURATION", group: "Timeouts", help: "time to send a complete head" },
   { name: "body-timeout", type: "string", default: "10s", value: "DURATION", group: "Timeouts", help: "longest stall while receiving a body" },
@@ -67,9 +68,52 @@ export const FLAGS: readonly FlagSpec[] = [
   { name: "shutdown-timeout", type: "string", default: "10s", value: "DURATION", group: "Timeouts", help: "grace period for in-flight requests on SIGTERM" },
   { name: "log-format", type: "string", default: "text", value: "FORMAT", group: "Logging", help: "text or json" },
   { name: "log-level", type: "string", default: "info", value: "LEVEL", group: "Logging", help: "debug, info, warn or error" },
+  { name: "print-command", type: "boolean", group: "Other", help: "print the deno run command (permission flags included) for this configuration and exit" },
   { name: "help", short: "h", type: "boolean", group: "Other", help: "show this help" },
   { name: "version", short: "V", type: "boolean", group: "Other", help: "show the version" },
 ];
+
+/**
+ * The known flag closest to an unknown one (`prot` → `port`), or `null` when
+ * none is close: a few typing slips apart, or the start of a flag's name.
+ *
+ * @example
+ * ```ts
+ * import { closestFlag } from "./config_flags.ts";
+ * closestFlag("prot"); // "port"
+ * ```
+ */
+export function closestFlag(name: string): string | null {
+  const prefixed = FLAGS.filter((flag) => name.length >= 3 && flag.name.startsWith(name));
+  if (prefixed.length > 0) {
+    return prefixed.reduce((shortest, flag) =>
+      flag.name.length < shortest.name.length ? flag : shortest
+    ).name;
+  }
+  let best: string | null = null;
+  let bestDistance = Math.max(2, Math.floor(name.length / 3)) + 1;
+  for (const flag of FLAGS) {
+    const distance = _editDistance(name, flag.name);
+    if (distance < bestDistance) [best, bestDistance] = [flag.name, distance];
+  }
+  return best;
+}
+
+/** Levenshtein distance, a swap of two neighbours counting as one edit. */
+function _editDistance(a: string, b: string): number {
+  const rows = Array.from({ length: a.length + 1 }, (_, i) => [i, ...new Array(b.length).fill(0)]);
+  for (let j = 1; j <= b.length; j++) rows[0][j] = j;
+  for (let i = 1; i <= a.length; i++) {
+    for (let j = 1; j <= b.length; j++) {
+      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
+      rows[i][j] = Math.min(rows[i - 1][j] + 1, rows[i][j - 1] + 1, rows[i - 1][j - 1] + cost);
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) {
+        rows[i][j] = Math.min(rows[i][j], rows[i - 2][j - 2] + 1);
+      }
+    }
+  }
+  return rows[a.length][b.length];
+}
 
 /**
  * Renders the `--help` text from {@linkcode FLAGS}.

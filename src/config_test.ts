@@ -1,7 +1,7 @@
 import { resolve } from "node:path";
 import { assertEquals, assertMatch, assertThrows, assertTrue } from "../tests/_assert.ts";
 import { type Config, ConfigError, parseCommand } from "./config.ts";
-import { FLAGS, helpText } from "./config_flags.ts";
+import { closestFlag, FLAGS, helpText } from "./config_flags.ts";
 
 function config(args: string[]): Config {
   const command = parseCommand(args);
@@ -25,7 +25,8 @@ Deno.test("parseCommand() defaults match SPEC §10", () => {
     key: null,
     root: resolve("resources"),
     uploadDir: resolve("resources", "uploads"),
-    profile: "seed",
+    readOnly: false,
+    profile: "web",
     types: new Map(),
     attachments: new Set(),
     cacheControl: "no-cache",
@@ -49,7 +50,7 @@ Deno.test("parseCommand() defaults match SPEC §10", () => {
     queue: 128,
     queueTimeoutMs: 5000,
     maxRequestsPerConnection: 100,
-    rateLimit: { rate: 100, burst: 200 },
+    rateLimit: { rate: 1000, burst: 2000 },
     ban: { count: 20, windowMs: 60_000, banMs: 300_000 },
     headerTimeoutMs: 10_000,
     bodyTimeoutMs: 10_000,
@@ -111,6 +112,41 @@ Deno.test("parseCommand() refuses unknown flags and missing values", () => {
   configError(["-x"]);
   configError(["--port"]);
   configError(["--dir-listing=yes"]);
+});
+
+Deno.test("parseCommand() names the closest known flag and --help for an unknown one", () => {
+  const cases: [string[], string][] = [
+    [["--prot", "9000"], "Unknown flag --prot: did you mean --port? See --help"],
+    [["--prot=9000"], "Unknown flag --prot: did you mean --port? See --help"],
+    [["--wokers", "2"], "Unknown flag --wokers: did you mean --workers? See --help"],
+    [
+      ["--allowed-hosts", "a"],
+      "Unknown flag --allowed-hosts: did you mean --allowed-host? See --help",
+    ],
+    [["--readonly"], "Unknown flag --readonly: did you mean --read-only? See --help"],
+    [["--max-conn", "9"], "Unknown flag --max-conn: did you mean --max-connections? See --help"],
+    [["--zzzzzz"], "Unknown flag --zzzzzz: see --help"],
+    [["-x"], "Unknown flag -x: see --help"],
+    [["--port"], "Missing value for --port: see --help"],
+    [["--dir-listing=yes"], "--dir-listing takes no value: see --help"],
+  ];
+  for (const [args, message] of cases) assertEquals(configError(args).message, message);
+});
+
+Deno.test("closestFlag() suggests only a close name", () => {
+  assertEquals(closestFlag("prot"), "port");
+  assertEquals(closestFlag("hots"), "host");
+  assertEquals(closestFlag("cors"), "cors");
+  assertEquals(closestFlag("banana"), null);
+  assertEquals(closestFlag("x"), null);
+});
+
+Deno.test("parseCommand() reads --read-only and --print-command", () => {
+  assertEquals(config(["--read-only"]).readOnly, true);
+  const printed = parseCommand(["--print-command", "--read-only"]);
+  assertEquals(printed.kind, "print-command");
+  configError(["--read-only", "--upload-dir", "/tmp/up"]);
+  configError(["--read-only", "--upload-token-file", "/tmp/token"]);
 });
 
 Deno.test("parseCommand() accepts ports 0 to 65535", () => {
@@ -354,6 +390,13 @@ Deno.test("parseCommand() reads repeatable --type and --attachment", () => {
   ]);
   assertEquals(c.types, new Map([["txt", "text/plain"], ["md", "text/markdown; charset=utf-8"]]));
   assertEquals(c.attachments, new Set(["pdf", "zip"]));
+});
+
+Deno.test("parseCommand() takes extensions with dots in --type and --attachment", () => {
+  const c = config(["--type", "tar.gz=application/gzip", "--attachment", ".Tar.BZ2"]);
+  assertEquals(c.types, new Map([["tar.gz", "application/gzip"]]));
+  assertEquals(c.attachments, new Set(["tar.bz2"]));
+  for (const value of ["tar..gz", "tar.", ".", "a/b.gz"]) configError(["--attachment", value]);
 });
 
 Deno.test("parseCommand() refuses a malformed --type or --attachment", () => {
