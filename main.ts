@@ -3,6 +3,7 @@
  * @module
  */
 
+import { fileURLToPath as fromFileUrl } from "node:url";
 import { type Config, ConfigError, parseCommand } from "./src/config.ts";
 import { helpText } from "./src/config_flags.ts";
 import { UploadQuota } from "./src/handlers/upload_quota.ts";
@@ -11,6 +12,7 @@ import { ClientTable } from "./src/server/client_table.ts";
 import { Metrics } from "./src/server/metrics.ts";
 import { startServer } from "./src/server/server.ts";
 import { inWorker, reusePortUnavailable, runWorker, WorkerPool } from "./src/server/workers.ts";
+import { printedCommand } from "./src/permissions.ts";
 import { bannerFields, prepare, StartupError } from "./src/startup.ts";
 import { VERSION } from "./src/version.ts";
 
@@ -20,13 +22,19 @@ async function main(args: string[]): Promise<void> {
   const command = parseCommand(args);
   if (command.kind === "help") return console.log(helpText());
   if (command.kind === "version") return console.log(`bastion ${VERSION}`);
+  const module = new URL(import.meta.url);
+  // A compiled binary's modules are embedded: no file for workers to be allowed to read.
+  const main = module.protocol === "file:" && !Deno.build.standalone ? fromFileUrl(module) : null;
+  if (command.kind === "print-command") {
+    return console.log(printedCommand(command.config, args, fromFileUrl(module)));
+  }
   let { config } = command;
   if (config.workers > 1) {
     const unavailable = reusePortUnavailable();
     if (unavailable !== null) throw new StartupError(unavailable);
     if (config.port === 0) config = { ...config, port: _freePort(config.host) };
   }
-  const prepared = await prepare(config);
+  const prepared = await prepare(config, main);
   // With workers, the main thread logs as w0; each worker logs as itself.
   const log = new Logger({
     format: config.logFormat,
@@ -39,22 +47,18 @@ async function main(args: string[]): Promise<void> {
     metrics: Metrics.create(),
   };
   const startedAt = Date.now();
-  const module = new URL(import.meta.url);
   const server = await _listen(config, async () => {
     if (config.workers === 1) return startServer({ config, log, prepared, shared, startedAt });
     const pool = new WorkerPool({ module, config, prepared, shared, log, startedAt });
     return { addr: await pool.start(), shutdown: () => pool.shutdown() };
   });
-  const banner = bannerFields(
-    config,
-    server.addr,
-    module.protocol === "file:" ? module.pathname : null,
-  );
+  const banner = bannerFields(config, server.addr, main);
   if (config.logFormat === "json") log.always("bastion started", banner);
   else {
     log.always(
       `bastion listening on ${banner.url} | workers ${banner.workers} | root ${banner.root} | ` +
-        `uploads ${banner.uploads} | limits ${banner.limits} | timeouts ${banner.timeouts} | ` +
+        `profile ${banner.profile} | uploads ${banner.uploads} | limits ${banner.limits} | ` +
+        `rate limit ${banner["rate limit"]} | timeouts ${banner.timeouts} | ` +
         `permissions ${banner.permissions}`,
     );
   }

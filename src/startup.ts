@@ -5,9 +5,9 @@
  * @module
  */
 
-import { relative } from "node:path";
 import type { Config } from "./config.ts";
 import { tokenFromText } from "./guard/upload_auth.ts";
+import { permissionPlan, shownPath, TOKEN_VARIABLE, workerModules } from "./permissions.ts";
 import { storedUploadBytes } from "./handlers/upload_quota.ts";
 import { UploadStore } from "./handlers/upload_store.ts";
 import { formatDuration, formatSize } from "./units.ts";
@@ -29,11 +29,9 @@ export interface Prepared {
   tls: { cert: string; key: string } | null;
 }
 
-/** The environment variable that may carry the upload token. */
-export const TOKEN_VARIABLE = "BASTION_UPLOAD_TOKEN";
-
 /**
- * Checks permissions, directories, the token and TLS files.
+ * Checks permissions, directories, the token and TLS files. `main` is the
+ * server's entry module when it is a file workers must be allowed to read.
  *
  * @example
  * ```ts ignore
@@ -41,9 +39,10 @@ export const TOKEN_VARIABLE = "BASTION_UPLOAD_TOKEN";
  * const { realRoot } = await prepare(config);
  * ```
  */
-export async function prepare(config: Config): Promise<Prepared> {
+export async function prepare(config: Config, main: string | null = null): Promise<Prepared> {
   _requirePermission({ name: "read", path: config.root }, `--allow-read=${_shown(config.root)}`);
   _requirePermission({ name: "net", host: config.host }, `--allow-net`);
+  if (config.workers > 1 && main !== null) _requireWorkerModules(config, main);
   let realRoot: string;
   try {
     realRoot = await Deno.realPath(config.root);
@@ -51,6 +50,13 @@ export async function prepare(config: Config): Promise<Prepared> {
   } catch {
     throw new StartupError(`Web root not found or not a directory: ${_shown(config.root)}`);
   }
+  const tls = config.cert && config.key
+    ? {
+      cert: await _readSecret(config.cert, "--cert"),
+      key: await _readSecret(config.key, "--key"),
+    }
+    : null;
+  if (config.readOnly) return { realRoot, uploadBytes: 0, uploadToken: null, tls };
   _requirePermission(
     { name: "read", path: config.uploadDir },
     `--allow-read=${_shown(config.uploadDir)}`,
@@ -69,13 +75,22 @@ export async function prepare(config: Config): Promise<Prepared> {
       `Upload directory unusable: ${_shown(config.uploadDir)} (${(error as Error).name})`,
     );
   }
-  const tls = config.cert && config.key
-    ? {
-      cert: await _readSecret(config.cert, "--cert"),
-      key: await _readSecret(config.key, "--key"),
-    }
-    : null;
   return { realRoot, uploadBytes, uploadToken: await _uploadToken(config), tls };
+}
+
+/** Each worker loads the server's modules itself, under the process's permissions. */
+function _requireWorkerModules(config: Config, main: string): void {
+  const modules = workerModules(main);
+  const missing = modules.filter((path) =>
+    Deno.permissions.querySync({ name: "read", path }).state !== "granted"
+  );
+  if (missing.length === 0) return;
+  const read = permissionPlan(config, { main }).read.map(_shown);
+  throw new StartupError(
+    `Missing permission: --workers ${config.workers} loads ${
+      missing.map(_shown).join(" and ")
+    } in each worker: run with --allow-read=${[...new Set(read)].join(",")}`,
+  );
 }
 
 async function _uploadToken(config: Config): Promise<string | null> {
@@ -124,7 +139,8 @@ export function bannerFields(
     url: `${scheme}://${host}:${addr.port}/`,
     workers: config.workers,
     root: config.root,
-    uploads: config.uploadDir,
+    profile: config.profile,
+    uploads: config.readOnly ? "off (read-only)" : config.uploadDir,
     limits:
       `head ${formatSize(config.maxHead)}, uri ${config.maxUri}, headers ${config.maxHeaders}, ` +
       `body ${formatSize(config.maxBody)}, json depth ${config.maxJsonDepth}, ` +
@@ -135,6 +151,9 @@ export function bannerFields(
       }, ` +
       `send ${formatDuration(config.sendTimeoutMs)}, idle ${formatDuration(config.idleTimeoutMs)}`,
     permissions: grantedPermissions(config, module),
+    "rate limit": config.rateLimit === null
+      ? "off"
+      : `${config.rateLimit.rate}/s, burst ${config.rateLimit.burst}`,
   };
 }
 
@@ -151,14 +170,16 @@ export function grantedPermissions(config: Config, module: string | null = null)
   const flags: string[] = [];
   const granted = (descriptor: Deno.PermissionDescriptor) =>
     Deno.permissions.querySync(descriptor).state === "granted";
+  const plan = permissionPlan(config, { main: module, tokenFromEnv: true });
+  const scoped = { read: plan.read, write: plan.write, env: plan.env } as const;
   for (const name of ["net", "read", "write", "env", "run", "ffi", "sys", "import"] as const) {
     if (granted({ name })) flags.push(`--allow-${name}`);
-    else if (name === "read" && granted({ name, path: config.root })) {
-      const paths = [config.root];
-      if (module !== null && granted({ name, path: module })) paths.push(module);
-      flags.push(`--allow-read=${paths.map(_shown).join(",")}`);
-    } else if (name === "write" && granted({ name, path: config.uploadDir })) {
-      flags.push(`--allow-write=${_shown(config.uploadDir)}`);
+    else if (name === "read" || name === "write") {
+      const paths = scoped[name].filter((path) => granted({ name, path }));
+      if (paths.length > 0) flags.push(`--allow-${name}=${[...new Set(paths.map(_shown))]}`);
+    } else if (name === "env") {
+      const names = scoped.env.filter((variable) => granted({ name, variable }));
+      if (names.length > 0) flags.push(`--allow-env=${names}`);
     }
   }
   return flags.join(" ");
@@ -171,6 +192,5 @@ function _requirePermission(descriptor: Deno.PermissionDescriptor, flag: string)
 }
 
 function _shown(path: string): string {
-  const shown = relative(Deno.cwd(), path);
-  return shown === "" ? "." : shown.startsWith("..") ? path : shown;
+  return shownPath(path, Deno.cwd());
 }

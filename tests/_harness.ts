@@ -9,6 +9,8 @@ import { join } from "node:path";
 import { fileURLToPath as fromFileUrl } from "node:url";
 
 const MAIN = fromFileUrl(new URL("../main.ts", import.meta.url));
+/** The repository, where `deno task` runs. */
+export const REPO = fromFileUrl(new URL("..", import.meta.url));
 const RESOURCES = fromFileUrl(new URL("../resources", import.meta.url));
 const BANNER = /listening on https?:\/\/[^ ]*:(\d+)\/|"url":"https?:\/\/[^"]*:(\d+)\//;
 const encoder = new TextEncoder();
@@ -120,8 +122,41 @@ export function spawnBastion(
   env: Record<string, string> = {},
   module: string = MAIN,
 ): Omit<Bastion, "port" | "root" | "uploads"> {
+  return spawnDeno(["run", "--quiet", "--no-prompt", ...permissions, module, ...args], env);
+}
+
+/**
+ * Runs `deno task NAME -- ARGS` from the repository, as the README tells a
+ * user to; resolves with the port once the banner shows.
+ */
+export async function launchTask(
+  task: string,
+  args: string[],
+  env: Record<string, string> = {},
+): Promise<Omit<Bastion, "root" | "uploads">> {
+  const process = spawnTask(task, args, env);
+  const banner = (await process.waitForLog(BANNER)).match(BANNER)!;
+  return { ...process, port: Number(banner[1] ?? banner[2]) };
+}
+
+/** Spawns `deno task NAME -- ARGS` from the repository without waiting. */
+export function spawnTask(
+  task: string,
+  args: string[],
+  env: Record<string, string> = {},
+): Omit<Bastion, "port" | "root" | "uploads"> {
+  return spawnDeno(["task", "--quiet", task, "--", ...args], env, REPO);
+}
+
+/** Spawns `deno ARGS`, collecting its output. */
+export function spawnDeno(
+  args: string[],
+  env: Record<string, string> = {},
+  cwd?: string,
+): Omit<Bastion, "port" | "root" | "uploads"> {
   const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "--quiet", "--no-prompt", ...permissions, module, ...args],
+    args,
+    cwd,
     stdin: "null",
     stdout: "piped",
     stderr: "piped",
@@ -187,20 +222,11 @@ export function spawnBastion(
   };
 }
 
-/**
- * Bundles `main.ts` into one file, as `deno task serve` does, so that workers
- * can be granted read access to exactly their own module file.
- */
-export async function bundleMain(outDir: string): Promise<string> {
-  const output = join(outDir, "bastion.js");
-  const { success, stderr } = await new Deno.Command(Deno.execPath(), {
-    args: ["bundle", "--quiet", "--platform=deno", "--output", output, MAIN],
-    stdout: "null",
-    stderr: "piped",
-  }).output();
-  if (!success) throw new Error(`deno bundle failed: ${new TextDecoder().decode(stderr)}`);
-  return output;
-}
+/** What workers must be allowed to read to load the server: `main.ts` and `src/`. */
+export const WORKER_MODULES: readonly string[] = [
+  MAIN,
+  fromFileUrl(new URL("../src", import.meta.url)),
+];
 
 /** One parsed HTTP response. */
 export interface RawResponse {

@@ -1,64 +1,6 @@
-import { join } from "node:path";
 import { assertEquals, assertMatch, assertTrue } from "./_assert.ts";
 import { startBastion } from "./_harness.ts";
-
-/** A self-signed certificate for localhost and 127.0.0.1, made with openssl. */
-async function selfSigned(): Promise<{ cert: string; key: string; dir: string }> {
-  const dir = await Deno.makeTempDir({ prefix: "bastion-tls-" });
-  const cert = join(dir, "cert.pem");
-  const key = join(dir, "key.pem");
-  const { code, stderr } = await new Deno.Command("openssl", {
-    args: [
-      "req",
-      "-x509",
-      "-newkey",
-      "ec",
-      "-pkeyopt",
-      "ec_paramgen_curve:prime256v1",
-      "-nodes",
-      "-keyout",
-      key,
-      "-out",
-      cert,
-      "-days",
-      "1",
-      "-subj",
-      "/CN=localhost",
-      "-addext",
-      "subjectAltName=DNS:localhost,IP:127.0.0.1",
-      "-addext",
-      "basicConstraints=critical,CA:FALSE",
-    ],
-    stdout: "null",
-    stderr: "piped",
-  }).output();
-  if (code !== 0) throw new Error(new TextDecoder().decode(stderr));
-  return { cert, key, dir };
-}
-
-async function tlsRequest(port: number, caCert: string, request: string): Promise<string> {
-  const conn = await Deno.connectTls({
-    hostname: "localhost",
-    port,
-    caCerts: [caCert],
-    alpnProtocols: ["http/1.1"],
-  });
-  try {
-    const handshake = await conn.handshake();
-    assertEquals(handshake.alpnProtocol, "http/1.1");
-    await conn.write(new TextEncoder().encode(request));
-    let text = "";
-    const buffer = new Uint8Array(65536);
-    for (let n = await conn.read(buffer); n !== null; n = await conn.read(buffer)) {
-      text += new TextDecoder().decode(buffer.subarray(0, n));
-    }
-    return text;
-  } finally {
-    try {
-      conn.close();
-    } catch { /* closed by the server */ }
-  }
-}
+import { selfSigned, tlsRequest } from "./_tls.ts";
 
 Deno.test("--cert/--key serve HTTPS with ALPN http/1.1 and HSTS, with the same limits", async () => {
   const tls = await selfSigned();

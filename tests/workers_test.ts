@@ -1,10 +1,8 @@
 // --workers N (SPEC §7): N threads share the port and one view of the limits.
+import { relative } from "node:path";
 import { assertEquals, assertMatch, assertTrue } from "./_assert.ts";
-import { bundleMain, get, makeRoot, spawnBastion } from "./_harness.ts";
+import { get, makeRoot, spawnBastion, WORKER_MODULES } from "./_harness.ts";
 import { parsePrometheus } from "./_prometheus.ts";
-
-// Workers load their module file: bundled into one file, exactly that file is granted.
-const BUNDLE = await bundleMain(await Deno.makeTempDir({ prefix: "bastion-bundle-" }));
 
 async function startWorkers(args: string[]) {
   const { base, root, uploads } = await makeRoot();
@@ -12,12 +10,11 @@ async function startWorkers(args: string[]) {
     [
       "--unstable-net",
       "--allow-net",
-      `--allow-read=${root},${BUNDLE}`,
+      // Each worker loads the server's modules: exactly those are granted besides the root.
+      `--allow-read=${[root, ...WORKER_MODULES].join(",")}`,
       `--allow-write=${uploads}`,
     ],
     ["--root", root, "--port", "0", "--workers", "2", ...args],
-    {},
-    BUNDLE,
   );
   const banner = await process.waitForLog(/listening on http:\/\/127\.0\.0\.1:(\d+)\//);
   const port = Number(/:(\d+)\//.exec(banner)![1]);
@@ -101,13 +98,49 @@ Deno.test("two workers share the per-address connection cap", async () => {
 Deno.test("--workers above 1 without --unstable-net is one clear start-up error", async () => {
   const { base, root, uploads } = await makeRoot();
   const process = spawnBastion(
-    ["--allow-net", `--allow-read=${root},${BUNDLE}`, `--allow-write=${uploads}`],
+    [
+      "--allow-net",
+      `--allow-read=${[root, ...WORKER_MODULES].join(",")}`,
+      `--allow-write=${uploads}`,
+    ],
     ["--root", root, "--port", "0", "--workers", "2"],
-    {},
-    BUNDLE,
   );
   const status = await process.status;
   assertEquals(status.code, 2);
   assertEquals(process.stderr(), "bastion: --workers above 1 needs Deno's --unstable-net flag\n");
   await Deno.remove(base, { recursive: true });
+});
+
+Deno.test("--workers without read access to the server's modules is one line naming the --allow-read to add", async () => {
+  const { base, root, uploads } = await makeRoot();
+  try {
+    for (const granted of [[root], [root, WORKER_MODULES[0]]]) {
+      const process = spawnBastion(
+        [
+          "--unstable-net",
+          "--allow-net",
+          `--allow-read=${granted.join(",")}`,
+          `--allow-write=${uploads}`,
+        ],
+        ["--root", root, "--port", "0", "--workers", "2"],
+      );
+      const status = await process.status;
+      assertEquals(status.code, 2, process.stderr());
+      const lines = process.stderr().trimEnd().split("\n");
+      assertEquals(lines.length, 1, process.stderr());
+      assertMatch(
+        lines[0],
+        /^bastion: Missing permission: --workers 2 loads .* in each worker: run with --allow-read=/,
+      );
+      // Paths inside the working directory are shown relative to it, as the user would type them.
+      const shown = WORKER_MODULES.map((path) => relative(Deno.cwd(), path));
+      assertTrue(
+        lines[0].endsWith(`--allow-read=${[root, ...shown].join(",")}`),
+        `names exactly the root and the modules: ${lines[0]}`,
+      );
+      assertEquals(process.stdout(), "", "no banner, nothing started");
+    }
+  } finally {
+    await Deno.remove(base, { recursive: true });
+  }
 });

@@ -79,7 +79,8 @@ export interface AppOptions {
 export class App {
   #hosts: HostAllowList;
   #files: StaticFiles;
-  #upload: UploadOptions;
+  /** `null` when read-only: then `/upload` is a path like any other. */
+  #upload: UploadOptions | null;
   #cors: CorsPolicy | null;
   #observed: Observed;
 
@@ -97,7 +98,7 @@ export class App {
         ttlMs: config.fileCacheTtlMs,
       }),
     });
-    this.#upload = {
+    this.#upload = config.readOnly ? null : {
       store: new UploadStore(config.uploadDir),
       quota: options.quota,
       auth: options.auth ?? null,
@@ -145,7 +146,7 @@ export class App {
     if (request.method === "CONNECT") throw _notAllowed(ALLOW.files);
     if (request.path === "*") return this.#options(request, ALLOW.any);
     const safePath = decodePath(request.path);
-    if (_isUpload(safePath)) {
+    if (this.#upload !== null && _isUpload(safePath)) {
       if (request.method === "OPTIONS") return this.#options(request, ALLOW.upload);
       if (request.method !== "POST") throw _notAllowed(ALLOW.upload);
       return handleUpload(exchange, this.#upload);
