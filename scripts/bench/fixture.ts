@@ -1,8 +1,8 @@
 /**
  * The web root every server serves: `page.html` (2 KiB), `big1m.html`
  * (1 MiB), `big1g.html` (1 GiB, sparse, so it costs no disk writes) and an
- * empty `uploads/`. `.html` because every server answers it with 200 (bastion's
- * default profile refuses unknown extensions and serves .txt as a download).
+ * empty `uploads/`. `.html` because every server answers it with 200 and the
+ * same type (bastion's seed profile refuses other extensions).
  * @module
  */
 

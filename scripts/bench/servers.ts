@@ -5,6 +5,7 @@
  * @module
  */
 
+import { RUNTIME_FLAGS } from "../../src/permissions.ts";
 import { childPids } from "./memory.ts";
 import type { ProcessSet, Started } from "./procs.ts";
 
@@ -67,8 +68,8 @@ async function _bastion(env: BenchEnv, workers: number): Promise<RunningPeer | s
   const read = workers > 1 ? `${env.root},${env.repo}` : env.root;
   const args = [
     "run",
-    "--unstable-net",
-    ..._servedV8Flags(env.repo),
+    // Measured as it ships: the runtime flags of deno task serve and the binary.
+    ...RUNTIME_FLAGS,
     "--allow-net",
     `--allow-read=${read}`,
     `--allow-write=${env.root}/uploads`,
@@ -90,12 +91,6 @@ async function _bastion(env: BenchEnv, workers: number): Promise<RunningPeer | s
     return `did not start: ${failure}`;
   }
   return _single(env, started, port, log);
-}
-
-/** The `--v8-flags` of `deno task serve` (and the compiled binary): bastion is measured as it ships. */
-function _servedV8Flags(repo: string): string[] {
-  const serve: string = JSON.parse(Deno.readTextFileSync(`${repo}/deno.json`)).tasks.serve;
-  return serve.split(" ").filter((arg) => arg.startsWith("--v8-flags="));
 }
 
 async function _denoServe(env: BenchEnv): Promise<RunningPeer | string> {
