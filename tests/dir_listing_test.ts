@@ -247,6 +247,49 @@ Deno.test("--dir-listing: a listing says it varies by Accept, since the same URL
   }
 });
 
+Deno.test("--dir-listing: a listing carries ETag and Last-Modified and revalidates to 304 until it changes", async () => {
+  const server = await startListing(["--dir-listing"]);
+  try {
+    // An HTTP date has whole seconds: the directories' own times are put in the past.
+    for (const dir of ["", "a<b", "adir", "sub dir", "zdir"]) {
+      await Deno.utime(join(server.root, "list", dir), new Date(MTIME), new Date(MTIME));
+    }
+    const first = await send(server, "/list/");
+    assertEquals(first.status, 200);
+    assertEquals(first.header("cache-control"), "no-cache");
+    const etag = first.header("etag") ?? "";
+    assertMatch(etag, /^"[^"]+"$/);
+    const lastModified = first.header("last-modified") ?? "";
+    assertTrue(!Number.isNaN(Date.parse(lastModified)), `Last-Modified: ${lastModified}`);
+    assertEquals((await send(server, "/list/")).header("etag"), etag, "stable while unchanged");
+
+    for (const [name, value] of [["If-None-Match", etag], ["If-Modified-Since", lastModified]]) {
+      for (const method of ["GET", "HEAD"]) {
+        const response = await send(server, "/list/", [[name, value]], method);
+        assertEquals(response.status, 304, `${method} ${name}`);
+        assertEquals(response.header("etag"), etag, `${method} ${name}`);
+        assertEquals(response.body.length, 0);
+      }
+    }
+    const json = await send(server, "/list/", [["Accept", "application/json"], [
+      "If-None-Match",
+      etag,
+    ]]);
+    assertEquals(json.status, 200, "the JSON listing has its own tag");
+    assertTrue(json.header("etag") !== etag);
+
+    await Deno.writeTextFile(join(server.root, "list", "new.html"), "new");
+    const changed = await send(server, "/list/", [["If-None-Match", etag]]);
+    assertEquals(changed.status, 200, "a new entry changes the tag");
+    assertTrue(changed.header("etag") !== etag);
+    assertMatch(changed.text(), /new\.html/);
+    const stale = await send(server, "/list/", [["If-Modified-Since", lastModified]]);
+    assertEquals(stale.status, 200, "and the directory's time");
+  } finally {
+    await server.stop();
+  }
+});
+
 Deno.test("--dir-listing: a directory with an index.html serves the index, not a listing", async () => {
   const server = await startListing(["--dir-listing"]);
   try {

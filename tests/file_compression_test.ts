@@ -156,7 +156,7 @@ Deno.test("HEAD of an on-the-fly gzip response has Content-Encoding and no Conte
 
 Deno.test("no compression for 1 KiB or less, for octet-stream downloads, for gzip;q=0, identity or no Accept-Encoding", async () => {
   const server = await startBastion({
-    args: NO_LIMITS,
+    args: [...NO_LIMITS, "--profile", "seed"],
     files: {
       "exact.html": EXACTLY_1K,
       "tiny.html": TINY,
@@ -209,7 +209,8 @@ Deno.test("precompressed .br/.gz siblings are chosen by q-value and sent whole w
   const br = brotliCompressSync(encoder.encode(page));
   const gz = gzipSync(encoder.encode(page));
   const server = await startBastion({
-    args: NO_LIMITS,
+    // Seed, where the siblings are no web resources of their own (415).
+    args: [...NO_LIMITS, "--profile", "seed"],
     files: { "doc.html": page, "doc.html.br": br, "doc.html.gz": gz },
   });
   try {
@@ -317,7 +318,7 @@ Deno.test("a precompressed sibling older than the file is ignored; one of the sa
 
 Deno.test("Vary: Accept-Encoding on 200, 206, 304 and HEAD of compressible types of any size, never on binary ones", async () => {
   const server = await startBastion({
-    args: NO_LIMITS,
+    args: [...NO_LIMITS, "--profile", "seed"],
     files: { "tiny.html": TINY, "small.html": SMALL_HTML, "download.txt": DOWNLOAD },
   });
   try {
@@ -393,8 +394,8 @@ Deno.test("web profile: binary types have no charset and no Vary, .mp4 is video/
     }
     const textual: [string, string, string][] = [
       ["/style.css", "text/css; charset=utf-8", css],
-      ["/data.json", "application/json", json],
-      ["/icon.svg", "image/svg+xml", svg],
+      ["/data.json", "application/json; charset=utf-8", json],
+      ["/icon.svg", "image/svg+xml; charset=utf-8", svg],
       ["/notes.txt", "text/plain; charset=utf-8", text],
     ];
     for (const [path, type, content] of textual) {

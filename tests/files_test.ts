@@ -75,6 +75,7 @@ Deno.test("directories: / and dir/ serve index.html, dir redirects to dir/ with 
     const redirect = await fetchPath(server, "/sub");
     assertEquals(redirect.status, 301);
     assertEquals(redirect.header("location"), "/sub/");
+    assertEquals(redirect.header("cache-control"), "no-cache");
 
     const withQuery = await fetchPath(server, "/sub?a=1&b=two");
     assertEquals(withQuery.status, 301);
@@ -86,6 +87,26 @@ Deno.test("directories: / and dir/ serve index.html, dir redirects to dir/ with 
     assertEquals((await fetchPath(server, "/missing.html")).status, 404);
     assertEquals((await fetchPath(server, "/missing/")).status, 404);
     assertEquals((await fetchPath(server, "/index.html/")).status, 404);
+  } finally {
+    await server.stop();
+    await removeBase(server);
+  }
+});
+
+Deno.test("a directory redirect carries the --cache-control value", async () => {
+  const server = await startBastion({
+    args: ["--cache-control", "public, max-age=600"],
+    files: { "sub/index.html": "<p>sub</p>" },
+  });
+  try {
+    const redirect = await fetchPath(server, "/sub?x=1");
+    assertEquals(redirect.status, 301);
+    assertEquals(redirect.header("location"), "/sub/?x=1");
+    assertEquals(redirect.header("cache-control"), "public, max-age=600");
+    assertEquals(
+      (await fetchPath(server, "/sub/")).header("cache-control"),
+      "public, max-age=600",
+    );
   } finally {
     await server.stop();
     await removeBase(server);
@@ -123,7 +144,7 @@ Deno.test("seed profile: html inline, txt/png/jpg/jpeg downloads, web-only and u
     "map",
   ];
   for (const ext of webOnly) files[`asset.${ext}`] = `content of ${ext}`;
-  const server = await startBastion({ files });
+  const server = await startBastion({ files, args: ["--profile", "seed"] });
   try {
     const html = await fetchPath(server, "/about.html");
     assertEquals(html.status, 200);
@@ -182,7 +203,7 @@ Deno.test("seed profile: html inline, txt/png/jpg/jpeg downloads, web-only and u
   }
 });
 
-Deno.test("web profile: real types served inline, charset only on text types, unknown still 415", async () => {
+Deno.test("web profile: real types served inline, charset only on text-like types, unknown a download", async () => {
   const expected: Record<string, string> = {
     html: "text/html; charset=utf-8",
     txt: "text/plain; charset=utf-8",
@@ -199,7 +220,7 @@ Deno.test("web profile: real types served inline, charset only on text types, un
     mp4: "video/mp4",
     webm: "video/webm",
   };
-  const files: Record<string, string> = { "file.xyz": "unknown" };
+  const files: Record<string, string> = { "file.xyzzy": "unknown" };
   for (const ext of Object.keys(expected)) files[`asset.${ext}`] = `content of ${ext}`;
   for (const ext of ["css", "js", "mjs", "json", "svg", "ico", "xml", "map"]) {
     files[`asset.${ext}`] = `content of ${ext}`;
@@ -226,12 +247,18 @@ Deno.test("web profile: real types served inline, charset only on text types, un
       (await fetchPath(server, "/asset.css")).header("content-type"),
       "text/css; charset=utf-8",
     );
-    assertEquals((await fetchPath(server, "/asset.svg")).header("content-type"), "image/svg+xml");
+    assertEquals(
+      (await fetchPath(server, "/asset.svg")).header("content-type"),
+      "image/svg+xml; charset=utf-8",
+    );
     assertEquals(
       (await fetchPath(server, "/logo.png")).body,
       await Deno.readFile(join(server.root, "logo.png")),
     );
-    assertEquals((await fetchPath(server, "/file.xyz")).status, 415);
+    const unknown = await fetchPath(server, "/file.xyzzy");
+    assertEquals(unknown.status, 200);
+    assertEquals(unknown.header("content-type"), "application/octet-stream");
+    assertEquals(unknown.header("content-disposition"), 'attachment; filename="file.xyzzy"');
   } finally {
     await server.stop();
     await removeBase(server);
@@ -240,7 +267,16 @@ Deno.test("web profile: real types served inline, charset only on text types, un
 
 Deno.test("--type txt=text/plain makes seed .txt inline and --attachment HTML makes html a download", async () => {
   const server = await startBastion({
-    args: ["--type", "txt=text/plain", "--attachment", "HTML", "--type", "CSS=text/css"],
+    args: [
+      "--profile",
+      "seed",
+      "--type",
+      "txt=text/plain",
+      "--attachment",
+      "HTML",
+      "--type",
+      "CSS=text/css",
+    ],
     files: { "style.css": "p{}", "page.htm": "<p>htm</p>" },
   });
   try {

@@ -4,8 +4,11 @@
  * @module
  */
 
+import { createHash } from "node:crypto";
 import { join } from "node:path";
+import { HttpError } from "../http/http_error.ts";
 import type { HttpResponse } from "../http/response.ts";
+import { evaluatePreconditions } from "./conditional.ts";
 
 /** One listed entry. */
 export interface ListedEntry {
@@ -24,6 +27,10 @@ export interface ListingOptions {
   json: boolean;
   /** The request is HEAD. */
   head: boolean;
+  /** A request header by lowercase name, for If-None-Match and the like. @default none */
+  header?: (name: string) => string | undefined;
+  /** The directory's own modification time in ms. @default null */
+  mtimeMs?: number | null;
 }
 
 const encoder = new TextEncoder();
@@ -76,11 +83,39 @@ export function directoryListing(entries: ListedEntry[], options: ListingOptions
   const body = options.json ? _json(entries) : _html(entries, options.path);
   const type = options.json ? "application/json" : "text/html; charset=utf-8";
   const bytes = encoder.encode(body);
+  // Strong, as it names these exact bytes; HTML and JSON differ, so they never share one.
+  const etag = `"${createHash("sha256").update(bytes).digest("base64url").slice(0, 27)}"`;
+  const mtimeMs = _lastModified(entries, options.mtimeMs ?? null);
+  const validators: [string, string][] = [["ETag", etag]];
+  if (mtimeMs !== null) validators.push(["Last-Modified", new Date(mtimeMs).toUTCString()]);
+  const headers: [string, string][] = [["Cache-Control", "no-cache"], ["Vary", "Accept"]];
+  const header = options.header ?? (() => undefined);
+  const precondition = evaluatePreconditions(
+    // Without a Last-Modified there is no date to compare with.
+    mtimeMs === null ? (name) => name.endsWith("-since") ? undefined : header(name) : header,
+    { etag, mtimeMs: mtimeMs ?? 0 },
+  );
+  if (precondition === "failed") throw new HttpError(412, "Precondition failed");
+  if (precondition === "not-modified") {
+    return { status: 304, headers: [...validators, ...headers], body: null };
+  }
   return {
     status: 200,
-    headers: [["Content-Type", type], ["Cache-Control", "no-cache"], ["Vary", "Accept"]],
+    headers: [["Content-Type", type], ...validators, ...headers],
     body: options.head ? { length: bytes.length, async *chunks() {}, close() {} } : bytes,
   };
+}
+
+/**
+ * The latest change a listing shows: the directory's own time (an entry
+ * added, removed or renamed) or any entry's; `null` when none is known.
+ */
+function _lastModified(entries: ListedEntry[], dirMtimeMs: number | null): number | null {
+  let latest = dirMtimeMs;
+  for (const { mtimeMs } of entries) {
+    if (mtimeMs !== null && (latest === null || mtimeMs > latest)) latest = mtimeMs;
+  }
+  return latest;
 }
 
 /**

@@ -124,6 +124,63 @@ Deno.test("directoryListing(): HEAD announces GET's length without a body", asyn
   }
 });
 
+Deno.test("directoryListing(): a tag of the bytes and the latest time as validators; a match is 304", () => {
+  const header = (fields: Record<string, string>) => (name: string) => fields[name];
+  const ok = directoryListing(ENTRIES, { path: "/docs/", json: false, head: false, mtimeMs: 0 });
+  const etag = ok.headers.find(([name]) => name === "ETag")![1];
+  assertMatch(etag, /^"[A-Za-z0-9_-]+"$/);
+  assertEquals(
+    ok.headers.find(([name]) => name === "Last-Modified")?.[1],
+    new Date(MTIME).toUTCString(),
+    "the latest entry's time",
+  );
+  const json = directoryListing(ENTRIES, { path: "/docs/", json: true, head: false });
+  assertTrue(json.headers.find(([name]) => name === "ETag")![1] !== etag);
+  const renamed = directoryListing(ENTRIES.slice(1), { path: "/docs/", json: false, head: false });
+  assertTrue(renamed.headers.find(([name]) => name === "ETag")![1] !== etag);
+
+  const lastModified = ok.headers.find(([name]) => name === "Last-Modified")![1];
+  const conditions: Record<string, string>[] = [
+    { "if-none-match": etag },
+    { "if-modified-since": lastModified },
+  ];
+  for (const fields of conditions) {
+    const again = directoryListing(ENTRIES, {
+      path: "/docs/",
+      json: false,
+      head: false,
+      header: header(fields),
+    });
+    assertEquals(again.status, 304, JSON.stringify(fields));
+    assertEquals(again.body, null);
+    assertEquals(again.headers.find(([name]) => name === "ETag")?.[1], etag);
+  }
+  let refused: unknown = null;
+  try {
+    directoryListing(ENTRIES, {
+      path: "/docs/",
+      json: false,
+      head: false,
+      header: header({ "if-match": '"other"' }),
+    });
+  } catch (error) {
+    refused = error;
+  }
+  assertEquals((refused as { status?: number } | null)?.status, 412);
+});
+
+Deno.test("directoryListing(): without any known time there is no Last-Modified and If-Modified-Since is ignored", () => {
+  const entries: ListedEntry[] = [{ name: "a.html", directory: false, size: 1, mtimeMs: null }];
+  const response = directoryListing(entries, {
+    path: "/",
+    json: false,
+    head: false,
+    header: (name) => name === "if-modified-since" ? new Date().toUTCString() : undefined,
+  });
+  assertEquals(response.status, 200);
+  assertEquals(response.headers.some(([name]) => name === "Last-Modified"), false);
+});
+
 Deno.test("listDirectory(): no dotfiles, directories first, then names in code-point order, with sizes and times", async () => {
   const dir = await Deno.makeTempDir({ prefix: "bastion-listing-" });
   try {

@@ -4,8 +4,15 @@
  * @module
  */
 
-/** Media types (without parameters) worth compressing. */
-const COMPRESSIBLE = new Set([
+// The data alone, not the CommonJS entry (see content_types.ts).
+import db from "mime-db/db.json" with { type: "json" };
+
+/**
+ * Media types (without parameters) worth compressing: those SPEC §3 names,
+ * and every type mime-db marks compressible but `application/octet-stream`
+ * (mime-db says yes; SPEC §3 says a download never is).
+ */
+const COMPRESSIBLE: ReadonlySet<string> = new Set([
   "text/html",
   "text/plain",
   "text/css",
@@ -14,6 +21,9 @@ const COMPRESSIBLE = new Set([
   "application/xml",
   "image/svg+xml",
   "application/wasm",
+  ...Object.entries(db as Readonly<Record<string, { compressible?: boolean }>>)
+    .filter(([type, entry]) => entry.compressible === true && type !== "application/octet-stream")
+    .map(([type]) => type),
 ]);
 
 /** Smaller bodies are sent as they are. */
@@ -23,7 +33,8 @@ export const MIN_COMPRESS_BYTES = 1024;
 export type Coding = "br" | "gzip";
 
 /**
- * Whether a Content-Type value is one SPEC §3 compresses.
+ * Whether a Content-Type value is one SPEC §3 compresses (decided once per
+ * served type, see `ServedType.compressible`).
  *
  * @example
  * ```ts

@@ -37,6 +37,20 @@ Deno.test("isCompressible(): the SPEC §3 text-like types, parameters and case i
   assertEquals(MIN_COMPRESS_BYTES, 1024);
 });
 
+Deno.test("isCompressible(): also the types mime-db marks compressible, not binary ones", () => {
+  const yes = [
+    "text/markdown",
+    "text/csv; charset=utf-8",
+    "application/manifest+json",
+    "application/rss+xml",
+    "application/ld+json",
+    "font/ttf",
+  ];
+  for (const type of yes) assertEquals(isCompressible(type), true, type);
+  const no = ["application/zip", "application/gzip", "audio/mpeg", "image/avif", "font/woff"];
+  for (const type of no) assertEquals(isCompressible(type), false, type);
+});
+
 Deno.test("chooseCoding(): no or empty Accept-Encoding, or nothing offered, means identity", () => {
   assertEquals(chooseCoding(undefined, BOTH), null);
   assertEquals(chooseCoding("", BOTH), null);

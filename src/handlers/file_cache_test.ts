@@ -10,7 +10,7 @@ function file(size: number): ResolvedFile {
     mtimeMs: 1,
     lastModified: new Date(1).toUTCString(),
     etag: fileETag(size, 1),
-    served: { type: "text/html", attachment: false },
+    served: { type: "text/html", attachment: false, compressible: true },
     siblings: new Map(),
     content: new Uint8Array(size),
     gzipped: null,

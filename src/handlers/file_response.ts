@@ -9,7 +9,7 @@ import { HttpError } from "../http/http_error.ts";
 import type { BodyStream, HttpResponse } from "../http/response.ts";
 import { evaluatePreconditions, fileETag, ifRangeHolds, type Validators } from "./conditional.ts";
 import { attachmentDisposition } from "./content_types.ts";
-import { chooseCoding, type Coding, isCompressible, MIN_COMPRESS_BYTES } from "./encoding.ts";
+import { chooseCoding, type Coding, MIN_COMPRESS_BYTES } from "./encoding.ts";
 import {
   bytesOfUnknownLength,
   fileStream,
@@ -46,7 +46,7 @@ export async function fileResponse(
   context: FileResponseContext,
 ): Promise<HttpResponse> {
   const { header, head } = context;
-  const compressible = !file.served.attachment && isCompressible(file.served.type);
+  const { compressible } = file.served;
   const range = head ? undefined : header("range");
   const variant = compressible && range === undefined
     ? _chooseVariant(file, header("accept-encoding"))

@@ -8,13 +8,13 @@ import { join, sep } from "node:path";
 import { HttpError } from "../http/http_error.ts";
 import type { HttpResponse } from "../http/response.ts";
 import { insideRoot, isHidden, type SafePath } from "../guard/path_safety.ts";
-import type { ContentTypes } from "./content_types.ts";
+import { type ContentTypes, type ServedType, UPLOAD_TYPE } from "./content_types.ts";
 import { directoryListing, listDirectory } from "./dir_listing.ts";
 import type { Coding } from "./encoding.ts";
-import { isCompressible } from "./encoding.ts";
 import { FileCache, type ResolvedFile } from "./file_cache.ts";
 import { fileResponse } from "./file_response.ts";
 import { fileETag } from "./conditional.ts";
+import { isUploadName } from "./upload_name.ts";
 import { gzipSync } from "node:zlib";
 
 /** Options of {@linkcode StaticFiles}. */
@@ -28,6 +28,12 @@ export interface StaticFilesOptions {
   dirListing?: boolean;
   /** The hot-file cache, or `null` for none. @default null */
   cache?: FileCache | null;
+  /**
+   * The upload directory: `/uploads/<name>` for a name bastion stores is
+   * served from it, as JSON, in every profile; `null` when read-only.
+   * @default null
+   */
+  uploadDir?: string | null;
 }
 
 /** What the handler needs of a request. */
@@ -57,6 +63,9 @@ export class StaticFiles {
   #cacheControl: string;
   #dirListing: boolean;
   #cache: FileCache | null;
+  #uploadDir: string | null;
+  /** The upload directory's real path, resolved on first use. */
+  #realUploadDir: Promise<string> | null = null;
 
   constructor(options: StaticFilesOptions) {
     this.#root = options.root;
@@ -64,6 +73,7 @@ export class StaticFiles {
     this.#cacheControl = options.cacheControl ?? "no-cache";
     this.#dirListing = options.dirListing ?? false;
     this.#cache = options.cache ?? null;
+    this.#uploadDir = options.uploadDir ?? null;
   }
 
   /**
@@ -81,11 +91,14 @@ export class StaticFiles {
   async #serveUncached(request: FileRequest, key: string): Promise<HttpResponse> {
     const { segments, trailingSlash } = request.safePath;
     try {
+      if (this.#uploadDir !== null && _isStoredUpload(request.safePath)) {
+        return await this.#serveUpload(segments[1], request, key);
+      }
       const path = await this.#resolve(join(this.#root, ...segments));
       const info = await _stat(path);
       if (info.isDirectory) {
-        if (!trailingSlash) return _redirectToDirectory(request);
-        return await this.#serveDirectory(path, request, key);
+        if (!trailingSlash) return _redirectToDirectory(request, this.#cacheControl);
+        return await this.#serveDirectory(path, request, key, info.mtime?.getTime() ?? null);
       }
       if (trailingSlash) throw _notFound();
       return await this.#serveFile(path, request, key);
@@ -94,8 +107,28 @@ export class StaticFiles {
     }
   }
 
+  /** A stored upload, from the upload directory (wherever it is), as JSON. */
+  async #serveUpload(name: string, request: FileRequest, key: string): Promise<HttpResponse> {
+    this.#realUploadDir ??= Deno.realPath(this.#uploadDir!).catch((error) => {
+      this.#realUploadDir = null;
+      throw _fsError(error);
+    });
+    const dir = await this.#realUploadDir;
+    return await this.#serveFile(
+      await this.#resolve(join(dir, name), dir),
+      request,
+      key,
+      UPLOAD_TYPE,
+    );
+  }
+
   /** A directory's index.html; else its listing when `--dir-listing` is on; else 404. */
-  async #serveDirectory(path: string, request: FileRequest, key: string): Promise<HttpResponse> {
+  async #serveDirectory(
+    path: string,
+    request: FileRequest,
+    key: string,
+    mtimeMs: number | null,
+  ): Promise<HttpResponse> {
     try {
       return await this.#serveFile(await this.#resolve(join(path, "index.html")), request, key);
     } catch (error) {
@@ -106,15 +139,22 @@ export class StaticFiles {
       path: "/" + request.safePath.segments.map((segment) => segment + "/").join(""),
       json: /\bapplication\/json\b/i.test(request.header("accept") ?? ""),
       head: request.head,
+      header: request.header,
+      mtimeMs,
     });
   }
 
-  async #serveFile(path: string, request: FileRequest, key: string): Promise<HttpResponse> {
+  async #serveFile(
+    path: string,
+    request: FileRequest,
+    key: string,
+    type: ServedType | null = null,
+  ): Promise<HttpResponse> {
     const name = path.slice(path.lastIndexOf(sep) + 1);
     // Checked before opening: opening a FIFO or a device would block.
     const info = await _stat(path);
     if (!info.isFile) throw _notFound();
-    const served = this.#types.lookup(name);
+    const served = type ?? this.#types.lookup(name);
     if (served === null) throw new HttpError(415, "File type not served", { reason: "type" });
     const mtimeMs = info.mtime?.getTime() ?? 0;
     const file = await this.#load({ path, name, size: info.size, mtimeMs, served }, key);
@@ -147,9 +187,7 @@ export class StaticFiles {
       ...file,
       lastModified: new Date(file.mtimeMs).toUTCString(),
       etag: fileETag(file.size, file.mtimeMs),
-      siblings: isCompressible(file.served.type) && !file.served.attachment
-        ? await _siblings(file.path, file.mtimeMs)
-        : new Map(),
+      siblings: file.served.compressible ? await _siblings(file.path, file.mtimeMs) : new Map(),
       content,
       gzipped: content === null || content.length > MAX_GZIP_IN_MEMORY
         ? null
@@ -161,15 +199,15 @@ export class StaticFiles {
     return resolved;
   }
 
-  /** The real path of `path`; 403 when it leaves the web root, 404 when missing. */
-  async #resolve(path: string): Promise<string> {
+  /** The real path of `path`; 403 when it leaves `root`, 404 when missing. */
+  async #resolve(path: string, root: string = this.#root): Promise<string> {
     let real: string;
     try {
       real = await Deno.realPath(path);
     } catch (error) {
       throw _fsError(error);
     }
-    if (!insideRoot(this.#root, real)) {
+    if (!insideRoot(root, real)) {
       throw new HttpError(403, "Path leaves the web root", { reason: "traversal" });
     }
     return real;
@@ -182,13 +220,23 @@ export class StaticFiles {
  */
 const MAX_GZIP_IN_MEMORY = 256 * 1024;
 
-function _redirectToDirectory(request: FileRequest): HttpResponse {
+/** `/uploads/<name>` for a name bastion stores. */
+function _isStoredUpload({ segments, trailingSlash }: SafePath): boolean {
+  return segments.length === 2 && segments[0] === "uploads" && !trailingSlash &&
+    isUploadName(segments[1]);
+}
+
+function _redirectToDirectory(request: FileRequest, cacheControl: string): HttpResponse {
   // Leading slashes are collapsed so that "//host" can never become an off-site redirect.
   const location = "/" + request.rawPath.replace(/^\/+/, "") + "/" +
     (request.query === null ? "" : `?${request.query}`);
   return {
     status: 301,
-    headers: [["Location", location], ["Content-Type", "text/plain; charset=utf-8"]],
+    headers: [
+      ["Location", location],
+      ["Content-Type", "text/plain; charset=utf-8"],
+      ["Cache-Control", cacheControl],
+    ],
     body: new TextEncoder().encode("Moved Permanently\n"),
   };
 }

@@ -34,3 +34,18 @@ export function randomHex(digits: number): string {
   for (const byte of bytes) hex += byte.toString(16).padStart(2, "0");
   return hex.slice(0, digits);
 }
+
+const STORED_NAME = /^upload_\d{8}_\d{6}_[0-9a-f]{12}\.json$/;
+
+/**
+ * Whether `name` is exactly a name {@linkcode uploadName} makes.
+ *
+ * @example
+ * ```ts
+ * import { isUploadName } from "./upload_name.ts";
+ * isUploadName("upload_20261122_103015_0123456789ab.json"); // true
+ * ```
+ */
+export function isUploadName(name: string): boolean {
+  return STORED_NAME.test(name);
+}

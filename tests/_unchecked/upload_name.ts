@@ -18,3 +18,8 @@ export function randomHex(digits: number): string {
 export function uploadName(_time: Date): string {
   return `../escaped-${randomHex(12)}.json`;
 }
+
+/** Any `.json` name counts as stored: no check, as a naming bug would have it. */
+export function isUploadName(name: string): boolean {
+  return name.endsWith(".json");
+}
