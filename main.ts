@@ -63,7 +63,10 @@ async function main(args: string[]): Promise<void> {
     );
   }
   if ((config.host === "0.0.0.0" || config.host === "::") && config.allowedHosts.length === 0) {
-    log.warn("bound to all interfaces without --allowed-host: only localhost names are accepted");
+    log.warn(
+      "bound to all interfaces without --allowed-host: a Host is accepted only as localhost " +
+        "or the address the client connected to; add --allowed-host NAME for a domain",
+    );
   }
   await log.flush();
   _onSignals(async () => {

@@ -1,7 +1,7 @@
 // Admission control over real sockets (SPEC §6): rate limit, bans, connection
 // caps with the wait queue, many source addresses, trusted proxies.
 import net from "node:net";
-import { assertEquals, assertTrue } from "./_assert.ts";
+import { assertEquals, assertMatch, assertTrue } from "./_assert.ts";
 import { get, RawClient, roundTrip, startBastion } from "./_harness.ts";
 
 const TRAVERSAL = "GET /../etc/passwd HTTP/1.1\r\nHost: localhost\r\n\r\n";
@@ -100,7 +100,8 @@ Deno.test("the Nth security rejection bans the address: new connections closed a
 
 Deno.test("404, 405 and 415 do not count towards a ban", async () => {
   const server = await startBastion({
-    args: ["--ban", "3/60s:300s", "--rate-limit", "off"],
+    // The seed profile refuses .css with 415; the web profile serves it.
+    args: ["--ban", "3/60s:300s", "--rate-limit", "off", "--profile", "seed"],
     files: { "style.css": "body {}" },
   });
   try {
@@ -263,4 +264,46 @@ Deno.test("a 429 for a request with a body never lets the body be read as a requ
   } finally {
     await server.stop();
   }
+});
+
+/** Two requests with `field` from 127.0.0.1, then the warning lines once both are logged. */
+async function forwardedWarnings(args: string[], field: string): Promise<string[]> {
+  const server = await startBastion({ args: ["--ban", "off", "--rate-limit", "off", ...args] });
+  try {
+    for (let i = 0; i < 2; i++) {
+      const response = await roundTrip(server.port, get("/", `${field}\r\nConnection: close\r\n`));
+      assertEquals(response.status, 200);
+    }
+    // The warning is logged before the request's access line.
+    await server.waitForLog(/(?:GET \/ HTTP\/1\.1[^]*){2}/);
+    return server.stdout().split("\n").filter((line) => /WARN|"level":"warn"/.test(line));
+  } finally {
+    await server.stop();
+  }
+}
+
+Deno.test("X-Forwarded-For from an untrusted peer logs one warning naming it and --trust-proxy", async () => {
+  const warnings = await forwardedWarnings([], "X-Forwarded-For: 203.0.113.9");
+  assertEquals(warnings.length, 1, warnings.join("\n"));
+  assertMatch(warnings[0], /WARN w1 X-Forwarded-For from 127\.0\.0\.1.*reverse proxy/);
+  assertMatch(
+    warnings[0],
+    /without --trust-proxy 127\.0\.0\.1 all its clients share one rate limit/,
+  );
+});
+
+Deno.test("Forwarded from an untrusted peer logs one JSON warning", async () => {
+  const warnings = await forwardedWarnings(["--log-format", "json"], "Forwarded: for=203.0.113.9");
+  assertEquals(warnings.length, 1, warnings.join("\n"));
+  const line = JSON.parse(warnings[0]);
+  assertEquals([line.level, line.peer, line.header], ["warn", "127.0.0.1", "Forwarded"]);
+  assertMatch(line.msg, /--trust-proxy 127\.0\.0\.1/);
+});
+
+Deno.test("X-Forwarded-For from a trusted proxy logs no warning", async () => {
+  const warnings = await forwardedWarnings(
+    ["--trust-proxy", "127.0.0.1"],
+    "X-Forwarded-For: 203.0.113.9",
+  );
+  assertEquals(warnings, []);
 });

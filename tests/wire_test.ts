@@ -510,7 +510,11 @@ Deno.test("wire: smuggling attempts get one response and a closed connection", a
 });
 
 Deno.test("wire: methods, OPTIONS and errors that keep the connection", async (t) => {
-  const server = await startBastion({ args: QUIET, files: { "style.css": "body{}" } });
+  // The seed profile refuses .css with 415; the web profile serves it.
+  const server = await startBastion({
+    args: [...QUIET, "--profile", "seed"],
+    files: { "style.css": "body{}" },
+  });
   const { port } = server;
   try {
     for (const method of ["PUT", "DELETE", "PATCH", "TRACE"]) {
@@ -778,6 +782,8 @@ Deno.test("wire: Host allow-list and absolute-form", async (t) => {
   const server = await startBastion({
     args: [
       ...QUIET,
+      "--profile", // sample.txt is an octet-stream download there
+      "seed",
       "--allowed-host",
       "example.com",
       "--allowed-host",

@@ -2,7 +2,7 @@ import { assertEquals, assertThrows, assertTrue } from "../../tests/_assert.ts";
 import { parseCommand } from "../config.ts";
 import { HttpError } from "../http/http_error.ts";
 import { isValidAuthority } from "../http/request.ts";
-import { HostAllowList } from "./host_allow.ts";
+import { HostAllowList, hostOfAddress } from "./host_allow.ts";
 
 const hosts = new HostAllowList({
   boundHost: "127.0.0.1",
@@ -142,4 +142,43 @@ Deno.test("isValidAuthority(): a value found valid is remembered, and no other w
     assertTrue(isValidAuthority("a:80"));
     assertEquals(isValidAuthority(bad), false, bad);
   }
+});
+
+Deno.test("HostAllowList allows the connection's own address, with the bound port only", () => {
+  const list = new HostAllowList({ boundHost: "0.0.0.0", boundPort: 8080 });
+  const lan = hostOfAddress("192.168.1.10");
+  assertTrue(list.allows("192.168.1.10:8080", lan));
+  assertTrue(list.allows("192.168.1.10", lan));
+  assertEquals(list.allows("192.168.1.10:8081", lan), false);
+  assertEquals(list.allows("192.168.1.11:8080", lan), false);
+  assertEquals(list.allows("192.168.1.10:8080"), false, "no local address: not allowed");
+  assertEquals(list.allows("evil.example", lan), false);
+  const v6 = hostOfAddress("FE80::1");
+  assertTrue(list.allows("[fe80::1]:8080", v6));
+  assertTrue(list.allows("[FE80::1]", v6));
+  assertEquals(list.allows("fe80::1", v6), false);
+  assertTrue(list.allows("192.168.1.10:8080", hostOfAddress("::ffff:192.168.1.10")));
+});
+
+Deno.test("HostAllowList: a host remembered as one connection's address lets nothing through on another", () => {
+  const list = new HostAllowList({ boundHost: "0.0.0.0", boundPort: 8080 });
+  const own = hostOfAddress("192.168.1.10");
+  const other = hostOfAddress("10.0.0.1");
+  for (let i = 0; i < 3; i++) {
+    assertTrue(list.allows("192.168.1.10:8080", own));
+    assertEquals(list.allows("192.168.1.10:8080", other), false);
+    assertEquals(list.allows("192.168.1.10:8080"), false);
+    assertTrue(list.allows("localhost:8080", other), "a fixed name is allowed everywhere");
+  }
+  assertEquals(list.check("192.168.1.10:8080", own), undefined);
+  const error = assertThrows(() => list.check("192.168.1.10:8080", other));
+  assertTrue(error instanceof HttpError);
+  assertEquals(error.status, 403);
+});
+
+Deno.test("hostOfAddress() writes an address as a Host names it", () => {
+  assertEquals(hostOfAddress("127.0.0.2"), "127.0.0.2");
+  assertEquals(hostOfAddress("::1"), "[::1]");
+  assertEquals(hostOfAddress("2001:DB8::A"), "[2001:db8::a]");
+  assertEquals(hostOfAddress("::FFFF:10.0.0.1"), "10.0.0.1");
 });

@@ -27,6 +27,8 @@ export interface Exchange {
   request: Request;
   /** The client's address (socket peer, or the forwarded one behind a trusted proxy). */
   client: string;
+  /** The address the client connected to, as a Host names it (`[…]` for IPv6): an allowed host. */
+  local: string | null;
   body: BodyReader;
   /** Sends `100 Continue` if the client asked for it; call just before reading the body. */
   sendContinue(): Promise<void>;
@@ -92,6 +94,7 @@ export class App {
       types: new ContentTypes(config),
       cacheControl: config.cacheControl,
       dirListing: config.dirListing,
+      uploadDir: config.readOnly ? null : config.uploadDir,
       cache: config.fileCache === 0 ? null : new FileCache({
         maxBytes: config.fileCache,
         maxFileBytes: MAX_CACHED_FILE,
@@ -142,7 +145,7 @@ export class App {
    */
   #route(exchange: Exchange): HttpResponse | Promise<HttpResponse> {
     const { request } = exchange;
-    if (request.authority !== null) this.#hosts.check(request.authority);
+    if (request.authority !== null) this.#hosts.check(request.authority, exchange.local);
     if (request.method === "CONNECT") throw _notAllowed(ALLOW.files);
     if (request.path === "*") return this.#options(request, ALLOW.any);
     const safePath = decodePath(request.path);

@@ -49,7 +49,7 @@ interface Waiter {
  * import { ClientTable } from "./client_table.ts";
  * const admission = new Admission({
  *   table: ClientTable.create(1024), maxConnections: 4096, maxConnectionsPerIp: 256,
- *   queue: 128, queueTimeoutMs: 5000, rateLimit: { rate: 100, burst: 200 }, ban: null,
+ *   queue: 128, queueTimeoutMs: 5000, rateLimit: { rate: 1000, burst: 2000 }, ban: null,
  * });
  * await admission.admit("127.0.0.1"); // null: admitted
  * ```

@@ -9,6 +9,7 @@ import { BufferPool } from "../http/buffer_pool.ts";
 import { HeadScanner } from "../http/head_scanner.ts";
 import { parseHead, type RequestHead } from "../http/head_parser.ts";
 import { HttpError, type SecurityReason } from "../http/http_error.ts";
+import { hostOfAddress } from "../guard/host_allow.ts";
 import { fieldValue, type Request } from "../http/request.ts";
 import { serializeHead } from "../http/response.ts";
 import type { ServerContext } from "./context.ts";
@@ -56,6 +57,8 @@ export class Connection implements Expiring {
   #tag: string;
   /** The socket peer's address. */
   #peer: string;
+  /** The address the client connected to, as a Host names it; `null` when unknown. */
+  #local: string | null;
   #reader: SocketReader;
   #scanner: HeadScanner;
   #phase: Phase = "fresh";
@@ -75,6 +78,8 @@ export class Connection implements Expiring {
     this.#tag = `w${ctx.workerId}#c${id}`;
     const remote = conn.remoteAddr as Deno.NetAddr;
     this.#peer = remote.hostname ?? "-";
+    const local = (conn.localAddr as Deno.NetAddr).hostname;
+    this.#local = local ? hostOfAddress(local) : null;
     const { config } = ctx;
     this.#reader = new SocketReader(conn, {
       pool: READ_BUFFERS,
@@ -275,6 +280,7 @@ export class Connection implements Expiring {
       this.close();
       throw new Error("Banned client");
     }
+    this.#ctx.proxyWarning.notice(this.#peer, head.fields);
     const retryAfter = this.#ctx.admission.takeToken(client);
     const requestId = this.#ctx.common.requestId(fieldValue(head.fields, "x-request-id"));
     this.#current = head;
@@ -333,6 +339,7 @@ export class Connection implements Expiring {
     const reader = this.#reader;
     return {
       ctx: this.#ctx,
+      local: this.#local,
       bodySource: {
         buffered: () => reader.buffered(),
         consume: (n) => reader.consume(n),

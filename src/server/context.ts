@@ -7,6 +7,7 @@ import type { Config } from "../config.ts";
 import type { App } from "../handlers/app.ts";
 import type { BodyLimits } from "../http/body_reader.ts";
 import type { TrustedProxies } from "../guard/trust_proxy.ts";
+import type { ProxyWarning } from "../guard/proxy_warning.ts";
 import type { Logger } from "../log.ts";
 import type { Admission } from "./admission.ts";
 import type { Metrics } from "./metrics.ts";
@@ -26,6 +27,8 @@ export interface ServerContext {
   admission: Admission;
   /** Who the client is behind a trusted proxy. */
   proxies: TrustedProxies;
+  /** Warns about forwarded headers from an untrusted peer (per worker). */
+  proxyWarning: ProxyWarning;
   /** Counters shared by all workers. */
   metrics: Metrics;
   /** True once shutdown began: responses then carry `Connection: close`. */

@@ -16,6 +16,8 @@ import { type Outcome, type OutcomeOrigin, releaseResponse } from "./outcome.ts"
 /** What an exchange needs from its connection. */
 export interface ExchangeSite {
   ctx: ServerContext;
+  /** The connection's local address, as a Host names it; `null` when unknown. */
+  local: string | null;
   /** The connection's read buffer, as the source of the request body. */
   bodySource: ByteSource;
   /** Writes a `100 Continue` for `request`. */
@@ -58,6 +60,7 @@ export async function exchange(
     const response = await site.ctx.app.handle({
       request,
       client: origin.client,
+      local: site.local,
       body,
       sendContinue: continued === null ? _noContinue : continued.send,
     });

@@ -10,6 +10,7 @@ import { HostAllowList } from "../guard/host_allow.ts";
 import { BearerAuth } from "../guard/upload_auth.ts";
 import type { UploadQuota } from "../handlers/upload_quota.ts";
 import { TrustedProxies } from "../guard/trust_proxy.ts";
+import { ProxyWarning } from "../guard/proxy_warning.ts";
 import { HttpError } from "../http/http_error.ts";
 import type { Logger } from "../log.ts";
 import { Admission } from "./admission.ts";
@@ -93,6 +94,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     allowed: config.allowedHosts,
   });
   let draining = false;
+  const proxies = new TrustedProxies(config.trustProxy);
   const admission = new Admission({
     table: options.shared.clients,
     maxConnections: config.maxConnections,
@@ -140,7 +142,11 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     workerId: options.workerId ?? 1,
     draining: () => draining,
     admission,
-    proxies: new TrustedProxies(config.trustProxy),
+    proxies,
+    proxyWarning: new ProxyWarning({
+      proxies,
+      warn: (message, fields) => log.warn(message, fields),
+    }),
     metrics: options.shared.metrics,
   };
   const connections = new Set<Connection>();

@@ -17,6 +17,8 @@ export interface SocketConn {
   write(bytes: Uint8Array): Promise<number>;
   close(): void;
   readonly remoteAddr: Deno.Addr;
+  /** The address the client connected to. */
+  readonly localAddr: Deno.Addr;
 }
 
 /** Options of {@linkcode listenNodeTls}. */
@@ -101,6 +103,7 @@ function _denoError(error: Error & { code?: string }): Error {
  */
 export class NodeSocketConn implements SocketConn {
   readonly remoteAddr: Deno.NetAddr;
+  readonly localAddr: Deno.NetAddr;
   #socket: tls.TLSSocket;
   #queue: Uint8Array[] = [];
   #queued = 0;
@@ -114,6 +117,11 @@ export class NodeSocketConn implements SocketConn {
       transport: "tcp",
       hostname: socket.remoteAddress ?? "-",
       port: socket.remotePort ?? 0,
+    };
+    this.localAddr = {
+      transport: "tcp",
+      hostname: socket.localAddress ?? "",
+      port: socket.localPort ?? 0,
     };
     socket.on("data", (chunk: Buffer) => {
       this.#queue.push(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength));
