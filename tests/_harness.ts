@@ -12,7 +12,8 @@ const MAIN = fromFileUrl(new URL("../main.ts", import.meta.url));
 /** The repository, where `deno task` runs. */
 export const REPO = fromFileUrl(new URL("..", import.meta.url));
 const RESOURCES = fromFileUrl(new URL("../resources", import.meta.url));
-const BANNER = /listening on https?:\/\/[^ ]*:(\d+)\/|"url":"https?:\/\/[^"]*:(\d+)\//;
+/** The banner line; its port is group 1 (text) or 2 (JSON). */
+export const BANNER = /listening on https?:\/\/[^ ]*:(\d+)\/|"url":"https?:\/\/[^"]*:(\d+)\//;
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 
@@ -154,7 +155,17 @@ export function spawnDeno(
   env: Record<string, string> = {},
   cwd?: string,
 ): Omit<Bastion, "port" | "root" | "uploads"> {
-  const child = new Deno.Command(Deno.execPath(), {
+  return spawnProgram(Deno.execPath(), args, env, cwd);
+}
+
+/** Spawns `program ARGS` (a compiled bastion, say), collecting its output. */
+export function spawnProgram(
+  program: string,
+  args: string[],
+  env: Record<string, string> = {},
+  cwd?: string,
+): Omit<Bastion, "port" | "root" | "uploads"> {
+  const child = new Deno.Command(program, {
     args,
     cwd,
     stdin: "null",
@@ -409,4 +420,26 @@ function _concat(parts: Uint8Array[]): Uint8Array {
     offset += part.length;
   }
   return out;
+}
+
+/**
+ * Why no compiled binary can be built here, or `null` when a denort runtime
+ * can be had (`DENORT_BIN`, or the one `deno compile` caches).
+ */
+export function denortUnavailable(): string | null {
+  if (Deno.env.get("DENORT_BIN")) return null;
+  const dir = Deno.env.get("DENO_DIR") ?? join(Deno.env.get("HOME") ?? "/root", ".cache", "deno");
+  const zip = join(
+    dir,
+    "dl",
+    "release",
+    `v${Deno.version.deno}`,
+    `denort-${Deno.build.target}.zip`,
+  );
+  try {
+    Deno.statSync(zip);
+    return null;
+  } catch {
+    return `no denort runtime: set DENORT_BIN, or let Deno cache ${zip}`;
+  }
 }

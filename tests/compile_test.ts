@@ -3,24 +3,22 @@
 // skipped with the reason printed when it is not. The binary is never faked.
 import { join } from "node:path";
 import { assertEquals, assertMatch } from "./_assert.ts";
-import { get, makeRoot, roundTrip, spawnTask } from "./_harness.ts";
+import {
+  BANNER,
+  denortUnavailable,
+  get,
+  makeRoot,
+  roundTrip,
+  spawnProgram,
+  spawnTask,
+} from "./_harness.ts";
 
-const CACHED_DENORT = join(
-  Deno.env.get("DENO_DIR") ?? join(Deno.env.get("HOME") ?? "/root", ".cache", "deno"),
-  "dl",
-  "release",
-  `v${Deno.version.deno}`,
-  `denort-${Deno.build.target}.zip`,
-);
+const UPLOAD = "POST /upload HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n" +
+  "Content-Length: 2\r\n\r\n{}";
 
-function denortUnavailable(): string | null {
-  if (Deno.env.get("DENORT_BIN")) return null;
-  try {
-    Deno.statSync(CACHED_DENORT);
-    return null;
-  } catch {
-    return `no denort runtime: set DENORT_BIN, or let Deno cache ${CACHED_DENORT}`;
-  }
+function _port(banner: string): number {
+  const match = banner.match(BANNER)!;
+  return Number(match[1] ?? match[2]);
 }
 
 const unavailable = denortUnavailable();
@@ -36,36 +34,15 @@ Deno.test({
     const build = spawnTask("compile", ["--output", output]);
     assertEquals((await build.status).code, 0, build.stderr());
     await Deno.rename(root, join(base, "resources"));
-    const child = new Deno.Command(output, {
-      args: ["--port", "0"],
-      cwd: base,
-      stdout: "piped",
-      stderr: "piped",
-    }).spawn();
-    const reader = child.stdout.getReader();
-    let out = "";
-    while (!/:(\d+)\//.test(out)) {
-      const { value, done } = await reader.read();
-      if (done) break;
-      out += new TextDecoder().decode(value);
-    }
-    const port = Number(/:(\d+)\//.exec(out)![1]);
+    const binary = spawnProgram(output, ["--port", "0"], {}, base);
     try {
-      assertMatch(out, /--allow-read=resources/);
+      const port = _port(await binary.waitForLog(BANNER));
+      assertMatch(binary.stdout(), /--allow-read=resources/);
       assertEquals((await roundTrip(port, get("/"))).status, 200);
       assertEquals((await roundTrip(port, get("/../etc/passwd"))).status, 403);
-      const upload = await roundTrip(
-        port,
-        "POST /upload HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n" +
-          "Content-Length: 2\r\n\r\n{}",
-      );
-      assertEquals(upload.status, 201);
+      assertEquals((await roundTrip(port, UPLOAD)).status, 201);
     } finally {
-      child.kill("SIGTERM");
-      assertEquals((await child.status).code, 0);
-      reader.releaseLock();
-      await child.stdout.cancel().catch(() => {});
-      await child.stderr.cancel().catch(() => {});
+      assertEquals((await binary.stop()).code, 0);
       await Deno.remove(base, { recursive: true });
     }
   },
@@ -112,36 +89,17 @@ Deno.test({
     const build = spawnTask("compile", ["--output", output, "--root", root, "--read-only"]);
     assertEquals((await build.status).code, 0, build.stderr());
     // Started with no flags but a port, from another directory.
-    const child = new Deno.Command(output, {
-      args: ["--port", "0"],
-      cwd: base,
-      stdout: "piped",
-      stderr: "piped",
-    }).spawn();
-    const reader = child.stdout.getReader();
-    let out = "";
-    while (!/:(\d+)\/.*\n/.test(out)) {
-      const { value, done } = await reader.read();
-      if (done) break;
-      out += new TextDecoder().decode(value);
-    }
+    const binary = spawnProgram(output, ["--port", "0"], {}, base);
     try {
-      const port = Number(/:(\d+)\//.exec(out)![1]);
-      assertMatch(out, new RegExp(`permissions --allow-net --allow-read=${root}\\s*$`, "m"));
-      const page = await roundTrip(port, get("/"));
-      assertEquals(page.text(), "baked");
-      const upload = await roundTrip(
-        port,
-        "POST /upload HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n" +
-          "Content-Length: 2\r\n\r\n{}",
+      const port = _port(await binary.waitForLog(BANNER));
+      assertMatch(
+        binary.stdout(),
+        new RegExp(`permissions --allow-net --allow-read=${root}\\s*$`, "m"),
       );
-      assertEquals(upload.status, 405);
+      assertEquals((await roundTrip(port, get("/"))).text(), "baked");
+      assertEquals((await roundTrip(port, UPLOAD)).status, 405);
     } finally {
-      child.kill("SIGTERM");
-      assertEquals((await child.status).code, 0);
-      reader.releaseLock();
-      await child.stdout.cancel().catch(() => {});
-      await child.stderr.cancel().catch(() => {});
+      assertEquals((await binary.stop()).code, 0);
       await Deno.remove(base, { recursive: true });
     }
   },

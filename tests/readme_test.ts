@@ -8,13 +8,12 @@
 
 import { join } from "node:path";
 import { assertEquals, assertMatch, assertTrue } from "./_assert.ts";
-import { get, REPO, roundTrip } from "./_harness.ts";
+import { BANNER, denortUnavailable, get, REPO, roundTrip, spawnProgram } from "./_harness.ts";
 import { tlsRequest } from "./_tls.ts";
 
 const NPX_DENO = `npx --yes deno@${(await Deno.readTextFile(join(REPO, ".deno-version"))).trim()}`;
 /** Not copied: history, build output and local tool state. */
 const SKIPPED = new Set([".git", "dist", ".tools", ".test-results", "node_modules"]);
-const BANNER = /listening on (https?):\/\/[^ ]*:(\d+)\//;
 
 /** The commands of the README's first `sh` block under "## Serve". */
 function serveCommands(readme: string): string[] {
@@ -41,23 +40,10 @@ async function freshCopy(): Promise<string> {
   return copy;
 }
 
-/** Runs `line` with bash in `cwd`; the process replaces bash, so signals reach it. */
+/** Runs `line` with bash in `cwd`; the command replaces bash, so signals reach it. */
 function shell(line: string, cwd: string) {
   const command = line.replaceAll(NPX_DENO, `'${Deno.execPath()}'`);
-  const child = new Deno.Command("bash", {
-    args: ["-c", `exec ${command}`],
-    cwd,
-    stdin: "null",
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
-  let out = "";
-  const decoder = new TextDecoder();
-  const reading = (async () => {
-    for await (const chunk of child.stdout) out += decoder.decode(chunk, { stream: true });
-  })();
-  const errors = new Response(child.stderr).text();
-  return { child, stdout: () => out, reading, errors };
+  return spawnProgram("bash", ["-c", `exec ${command}`], {}, cwd);
 }
 
 /** With a free port instead of the one written (a later flag wins). */
@@ -68,43 +54,27 @@ function onFreePort(line: string): string {
 async function serveAndGet(line: string, cwd: string): Promise<void> {
   const server = shell(line, cwd);
   try {
-    const deadline = Date.now() + 20_000;
-    while (!BANNER.test(server.stdout()) && Date.now() < deadline) {
-      const exited = await Promise.race([
-        server.child.status.then(() => true),
-        new Promise<false>((resolve) => setTimeout(() => resolve(false), 50)),
-      ]);
-      if (exited) break;
-    }
-    const banner = BANNER.exec(server.stdout());
-    if (banner === null) throw new Error(`No banner: ${server.stdout()}`);
-    const [, scheme, port] = banner;
-    if (scheme === "https") {
+    const banner = (await server.waitForLog(BANNER)).match(BANNER)!;
+    const port = Number(banner[1] ?? banner[2]);
+    if (banner[0].includes("https://")) {
       const answer = await tlsRequest(
-        Number(port),
+        port,
         await Deno.readTextFile(join(cwd, "cert.pem")),
         "GET / HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n",
       );
       assertMatch(answer, /^HTTP\/1\.1 200 OK\r\n/);
     } else {
-      assertEquals((await roundTrip(Number(port), get("/"))).status, 200);
+      assertEquals((await roundTrip(port, get("/"))).status, 200);
     }
   } finally {
-    try {
-      server.child.kill("SIGTERM");
-    } catch { /* exited already */ }
-    const status = await server.child.status;
-    await server.reading;
-    assertEquals(status.code, 0, `stopped cleanly: ${await server.errors}`);
+    assertEquals((await server.stop()).code, 0, `stopped cleanly: ${server.stderr()}`);
     assertMatch(server.stdout(), /bastion stopped/);
   }
 }
 
 async function run(line: string, cwd: string): Promise<void> {
   const process = shell(line, cwd);
-  const status = await process.child.status;
-  await process.reading;
-  assertEquals(status.code, 0, `${line}: ${await process.errors}`);
+  assertEquals((await process.status).code, 0, `${line}: ${process.stderr()}`);
 }
 
 Deno.test("the README's Serve section has the six examples in the issue's order", () => {
@@ -118,25 +88,12 @@ Deno.test("the README's Serve section has the six examples in the issue's order"
   assertMatch(tasks[5], / task compile /);
 });
 
-/** Why the compile example cannot run here, or `null` when a denort can be had. */
-function denortMissing(): string | null {
-  if (Deno.env.get("DENORT_BIN")) return null;
-  const dir = Deno.env.get("DENO_DIR") ?? join(Deno.env.get("HOME") ?? "/root", ".cache", "deno");
-  const zip = `denort-${Deno.build.target}.zip`;
-  try {
-    Deno.statSync(join(dir, "dl", "release", `v${Deno.version.deno}`, zip));
-    return null;
-  } catch {
-    return "no denort runtime (set DENORT_BIN)";
-  }
-}
-
 Deno.test("every README Serve command works as written in a fresh copy of the repository", async (t) => {
   const copy = await freshCopy();
   try {
     for (const line of COMMANDS) {
       const compile = / task compile /.test(line);
-      const missing = compile ? denortMissing() : null;
+      const missing = compile ? denortUnavailable() : null;
       if (missing !== null) console.log(`README compile example skipped: ${missing}`);
       await t.step({
         name: line,

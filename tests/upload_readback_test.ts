@@ -10,14 +10,13 @@ import { assertEquals, assertMatch } from "./_assert.ts";
 import {
   type Bastion,
   get,
+  launchBastion,
   makeRoot,
   type RawResponse,
   roundTrip,
-  spawnBastion,
   startBastion,
 } from "./_harness.ts";
 
-const BANNER = /listening on https?:\/\/[^ ]*:(\d+)\//;
 const NO_LIMITS = ["--ban", "off", "--rate-limit", "off"];
 const JSON_TYPE = "application/json; charset=utf-8";
 const BODY = '{"answer": 42, "text": "caf\u00e9 \\u00e9", "list": [1, 2, 3]}';
@@ -67,17 +66,11 @@ async function startWithOutsideUploads(
   const { base, root } = await makeRoot();
   const outside = join(base, "elsewhere", "uploads");
   await Deno.mkdir(outside, { recursive: true });
-  const process = spawnBastion(
+  const process = await launchBastion(
     ["--allow-net", `--allow-read=${root},${outside}`, `--allow-write=${outside}`],
     ["--root", root, "--port", "0", "--upload-dir", outside, ...NO_LIMITS, ...args],
   );
-  try {
-    const port = Number((await process.waitForLog(BANNER)).match(BANNER)![1]);
-    return { server: { ...process, port, root, uploads: outside }, outside, base };
-  } catch (error) {
-    await process.stop();
-    throw error;
-  }
+  return { server: { ...process, root, uploads: outside }, outside, base };
 }
 
 Deno.test("an upload's Location reads back as JSON, byte-exact, under the default profile", async () => {
