@@ -1,10 +1,13 @@
 /**
  * An incremental decoder for `Transfer-Encoding: chunked` (RFC 9112 §7.1):
- * a state machine over bytes that returns views of the data, ignores chunk
- * extensions, reads and discards trailers, and enforces the body limit.
+ * a state machine over bytes that returns views of the data, checks chunk
+ * extensions against their grammar and then ignores them, reads and discards
+ * trailers (refusing those that would frame or route the message), and
+ * enforces the body limit.
  * @module
  */
 
+import { foldFieldName } from "./field_names.ts";
 import { badRequest, HttpError } from "./http_error.ts";
 
 /** Limits of {@linkcode ChunkedDecoder}. */
@@ -29,7 +32,6 @@ export interface DecodeStep {
 
 const State = {
   Size: 0,
-  Extension: 1,
   SizeLF: 2,
   Data: 3,
   DataCR: 4,
@@ -37,12 +39,53 @@ const State = {
   TrailerLine: 6,
   TrailerLF: 7,
   Done: 8,
+  /** Whitespace after the size: only `;` may follow (BWS before an extension). */
   SizeSpace: 9,
+  /** After `;`: BWS, then an extension's name. */
+  ExtBeforeName: 10,
+  ExtName: 11,
+  /** Whitespace after a name: `=` or the next `;` must follow. */
+  ExtAfterName: 12,
+  /** After `=`: BWS, then a token or a quoted string. */
+  ExtBeforeValue: 13,
+  ExtToken: 14,
+  ExtQuoted: 15,
+  ExtQuotedPair: 16,
+  /** A value ended: CRLF or the next extension. */
+  ExtAfterValue: 17,
+  /** Whitespace after a value: only the next `;` may follow. */
+  ExtTrailingSpace: 18,
 } as const;
 type State = typeof State[keyof typeof State];
 
 const CR = 13;
 const LF = 10;
+const SP = 32;
+const HTAB = 9;
+const SEMICOLON = 59;
+const EQUALS = 61;
+const QUOTE = 34;
+const BACKSLASH = 92;
+/** tchar of RFC 9110 §5.6.2, by byte. */
+const TCHAR = new Uint8Array(256);
+for (
+  const char of "!#$%&'*+-.^_`|~0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+) {
+  TCHAR[char.charCodeAt(0)] = 1;
+}
+/**
+ * Trailer fields that would frame or route the message if a proxy merged
+ * them into the head (SPEC §2), compared after {@linkcode foldFieldName}.
+ */
+const FORBIDDEN_TRAILERS: ReadonlySet<string> = new Set([
+  "content-length",
+  "transfer-encoding",
+  "host",
+  "content-type",
+  "trailer",
+]);
+/** Longer trailer names cannot be one of those, even with extra delimiters folded. */
+const MAX_CHECKED_TRAILER_NAME = 64;
 const MAX_SIZE_DIGITS = 15;
 const MAX_EXTENSION = 1024;
 /** Extensions of all chunks together: keeps a small body from costing a lot of wire. */
@@ -71,6 +114,8 @@ export class ChunkedDecoder {
   #trailerFields = 0;
   #lineLength = 0;
   #lineHasColon = false;
+  /** The current trailer line's field name so far (short names only). */
+  #trailerName = "";
 
   constructor(limits: ChunkedLimits) {
     this.#limits = limits;
@@ -110,16 +155,19 @@ export class ChunkedDecoder {
       case State.Size:
         return this.#sizeByte(byte);
       case State.SizeSpace:
-        if (byte === 59) this.#state = State.Extension;
-        else if (byte === CR) this.#state = State.SizeLF;
-        else if (byte !== 32 && byte !== 9) throw badRequest(`Invalid chunk size: byte ${byte}`);
+        if (byte === SEMICOLON) this.#state = State.ExtBeforeName;
+        else if (byte !== SP && byte !== HTAB) throw badRequest("Invalid chunk size line");
         return this.#countExtension();
-      case State.Extension:
-        if (byte === CR) this.#state = State.SizeLF;
-        else if (byte === LF || byte < 9 || (byte > 9 && byte < 32) || byte === 127) {
-          throw badRequest("Invalid chunk extension");
-        } else this.#countExtension();
-        return;
+      case State.ExtBeforeName:
+      case State.ExtName:
+      case State.ExtAfterName:
+      case State.ExtBeforeValue:
+      case State.ExtToken:
+      case State.ExtQuoted:
+      case State.ExtQuotedPair:
+      case State.ExtAfterValue:
+      case State.ExtTrailingSpace:
+        return this.#extensionByte(byte);
       case State.SizeLF:
         if (byte !== LF) throw badRequest("Invalid chunk size line");
         return this.#startData();
@@ -147,9 +195,69 @@ export class ChunkedDecoder {
     }
     if (this.#digits === 0) throw badRequest(`Invalid chunk size: byte ${byte}`);
     if (byte === CR) this.#state = State.SizeLF;
-    else if (byte === 59) this.#state = State.Extension;
-    else if (byte === 32 || byte === 9) this.#state = State.SizeSpace;
+    else if (byte === SEMICOLON) this.#state = State.ExtBeforeName;
+    else if (byte === SP || byte === HTAB) this.#state = State.SizeSpace;
     else throw badRequest(`Invalid chunk size: byte ${byte}`);
+  }
+
+  /**
+   * One byte of `*( BWS ";" BWS name [ BWS "=" BWS ( token / quoted-string ) ] )`
+   * (RFC 9112 §7.1.1) up to the CR; anything else is a 400.
+   */
+  #extensionByte(byte: number): void {
+    this.#countExtension();
+    const space = byte === SP || byte === HTAB;
+    switch (this.#state) {
+      case State.ExtBeforeName:
+        if (TCHAR[byte]) this.#state = State.ExtName;
+        else if (!space) throw badRequest("Invalid chunk extension");
+        return;
+      case State.ExtName:
+        if (TCHAR[byte]) return;
+        return this.#afterExtensionWord(byte, space ? State.ExtAfterName : null, true);
+      case State.ExtAfterName:
+        if (byte === EQUALS) this.#state = State.ExtBeforeValue;
+        else if (byte === SEMICOLON) this.#state = State.ExtBeforeName;
+        else if (!space) throw badRequest("Invalid chunk extension");
+        return;
+      case State.ExtBeforeValue:
+        if (TCHAR[byte]) this.#state = State.ExtToken;
+        else if (byte === QUOTE) this.#state = State.ExtQuoted;
+        else if (!space) throw badRequest("Invalid chunk extension");
+        return;
+      case State.ExtToken:
+        if (TCHAR[byte]) return;
+        return this.#afterExtensionWord(byte, space ? State.ExtTrailingSpace : null, false);
+      case State.ExtQuoted:
+        // qdtext: HTAB, SP, VCHAR but `"` and `\`, obs-text; a CR or LF leaves it unterminated.
+        if (byte === QUOTE) this.#state = State.ExtAfterValue;
+        else if (byte === BACKSLASH) this.#state = State.ExtQuotedPair;
+        else if ((byte < SP && byte !== HTAB) || byte === 127) {
+          throw badRequest("Unterminated quoted chunk extension");
+        }
+        return;
+      case State.ExtQuotedPair:
+        if ((byte < SP && byte !== HTAB) || byte === 127) {
+          throw badRequest("Unterminated quoted chunk extension");
+        }
+        this.#state = State.ExtQuoted;
+        return;
+      case State.ExtAfterValue:
+        return this.#afterExtensionWord(byte, space ? State.ExtTrailingSpace : null, false);
+      case State.ExtTrailingSpace:
+        if (byte === SEMICOLON) this.#state = State.ExtBeforeName;
+        else if (!space) throw badRequest("Invalid chunk extension");
+        return;
+    }
+  }
+
+  /** What may follow a name or value: CR, `;`, `=` after a name, or whitespace (`spaced`). */
+  #afterExtensionWord(byte: number, spaced: State | null, name: boolean): void {
+    if (byte === CR) this.#state = State.SizeLF;
+    else if (byte === SEMICOLON) this.#state = State.ExtBeforeName;
+    else if (name && byte === EQUALS) this.#state = State.ExtBeforeValue;
+    else if (spaced !== null) this.#state = spaced;
+    else throw badRequest("Invalid chunk extension");
   }
 
   #countExtension(): void {
@@ -189,8 +297,14 @@ export class ChunkedDecoder {
     if (byte === 58 && !this.#lineHasColon) {
       if (this.#lineLength === 0) throw badRequest("Invalid trailer field");
       this.#lineHasColon = true;
-    } else if (!this.#lineHasColon && (byte === 32 || byte === 9)) {
-      throw badRequest("Invalid trailer field");
+      if (FORBIDDEN_TRAILERS.has(foldFieldName(this.#trailerName))) {
+        throw badRequest("Trailer field that frames or routes the message");
+      }
+    } else if (!this.#lineHasColon) {
+      if (byte === SP || byte === HTAB) throw badRequest("Invalid trailer field");
+      if (this.#lineLength < MAX_CHECKED_TRAILER_NAME) {
+        this.#trailerName += String.fromCharCode(byte | (byte >= 65 && byte <= 90 ? 32 : 0));
+      }
     }
     this.#lineLength++;
   }
@@ -207,6 +321,7 @@ export class ChunkedDecoder {
     }
     this.#lineLength = 0;
     this.#lineHasColon = false;
+    this.#trailerName = "";
     this.#state = State.TrailerLine;
   }
 }

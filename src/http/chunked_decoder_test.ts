@@ -56,7 +56,19 @@ const VALID: [string, string, string][] = [
   ["whitespace before the extension", "3 ;a=1\r\nabc\r\n0\r\n\r\n", "abc"],
   ["a tab before the extension", "3\t;a=1\r\nabc\r\n0\r\n\r\n", "abc"],
   ["an extension on the last chunk", "3\r\nabc\r\n0;last=1\r\n\r\n", "abc"],
+  ["whitespace around ; and =", "3 ; a = b\r\nabc\r\n0\r\n\r\n", "abc"],
+  ["a tab before ; and no space after", "3\t;a=b\r\nabc\r\n0\r\n\r\n", "abc"],
+  ["a quoted value with escaped quotes", '3;a="x \\"q\\" y"\r\nabc\r\n0\r\n\r\n', "abc"],
+  ["an empty quoted value", '3;a=""\r\nabc\r\n0\r\n\r\n', "abc"],
+  ["a quoted value then another extension", '3;a="1" ; b\r\nabc\r\n0\r\n\r\n', "abc"],
+  ["a valueless extension then another", "3;a;b=1\r\nabc\r\n0\r\n\r\n", "abc"],
   ["one trailer", "3\r\nabc\r\n0\r\nX-Sum: 1\r\n\r\n", "abc"],
+  ["an X-Checksum trailer", "3\r\nabc\r\n0\r\nX-Checksum: sha256=abc\r\n\r\n", "abc"],
+  [
+    "a trailer named like a framing field with more",
+    "3\r\nabc\r\n0\r\nContent-Length-Hint: 9\r\n\r\n",
+    "abc",
+  ],
   ["several trailers", "3\r\nabc\r\n0\r\nA: 1\r\nB:2\r\nC:\r\n\r\n", "abc"],
 ];
 
@@ -168,6 +180,32 @@ const MALFORMED: [string, string][] = [
   ["a bare LF in a trailer", "0\r\nA: 1\nB: 2\r\n\r\n"],
   ["a bare CR in a trailer", "0\r\nA: 1\rB: 2\r\n\r\n"],
   ["a NUL in a trailer", "0\r\nA: \x00\r\n\r\n"],
+  // The chunk line by its grammar (SPEC §2): what llhttp refuses and bastion once stored.
+  ["a space after the size", "7 \r\nabcdefg\r\n0\r\n\r\n"],
+  ["two spaces after the size", "7  \r\nabcdefg\r\n0\r\n\r\n"],
+  ["a tab after the size", "7\t\r\nabcdefg\r\n0\r\n\r\n"],
+  ["a space after the last chunk's size", "7\r\nabcdefg\r\n0 \r\n\r\n"],
+  ["a tab after the last chunk's size", "0\t\r\n\r\n"],
+  ["an empty extension", "7;\r\nabcdefg\r\n0\r\n\r\n"],
+  ["an empty extension after whitespace", "7 ; \r\nabcdefg\r\n0\r\n\r\n"],
+  ["an unterminated quoted value", '7;a="b\r\nabcdefg\r\n0\r\n\r\n'],
+  ["a quoted value cut by a backslash at the line end", '7;a="b\\\r\nabcdefg\r\n0\r\n\r\n'],
+  ["an empty value", "7;a=\r\nabcdefg\r\n0\r\n\r\n"],
+  ["whitespace after a name before CRLF", "7;a \r\nabcdefg\r\n0\r\n\r\n"],
+  ["whitespace after a value before CRLF", "7;a=b \r\nabcdefg\r\n0\r\n\r\n"],
+  ["a name that is not a token", "7;a@b=c\r\nabcdefg\r\n0\r\n\r\n"],
+  ["a value that is not a token", "7;a=b@c\r\nabcdefg\r\n0\r\n\r\n"],
+  ["two values", "7;a=b=c\r\nabcdefg\r\n0\r\n\r\n"],
+  ["text after a quoted value", '7;a="b"c\r\nabcdefg\r\n0\r\n\r\n'],
+  ["two names without ;", "7;a b\r\nabcdefg\r\n0\r\n\r\n"],
+  // Trailers never frame or route (SPEC §2).
+  ["a Content-Length trailer", "7\r\nabcdefg\r\n0\r\nContent-Length: 99\r\n\r\n"],
+  ["a Transfer-Encoding trailer", "0\r\nTransfer-Encoding: chunked\r\n\r\n"],
+  ["a Host trailer", "0\r\nHost: evil.example\r\n\r\n"],
+  ["a Content-Type trailer", "0\r\ncontent-type: text/html\r\n\r\n"],
+  ["a Trailer trailer", "0\r\nTRAILER: X-Sum\r\n\r\n"],
+  ["a Content_Length lookalike trailer", "0\r\nContent_Length: 99\r\n\r\n"],
+  ["a forbidden trailer after an allowed one", "0\r\nX-Sum: 1\r\nHost: x\r\n\r\n"],
 ];
 
 for (const [what, wire] of MALFORMED) {

@@ -361,6 +361,55 @@ const ROWS: Row[] = [
     "rejects a Transfer-Encoding that is not a token with 400",
     `POST / HTTP/1.1\r\n${H}Transfer-Encoding: "chunked"\r\n\r\n`,
   ),
+  // --- fields that only look like framing fields (SPEC §2) ---
+  ...[
+    "Content_Length: 7",
+    "Transfer_Encoding: chunked",
+    "Transfer--Encoding: chunked",
+    "Content--Length: 7",
+    "content__length: 7",
+    "-Content-Length: 7",
+    "Transfer-Encoding-: chunked",
+    "Transfer_-_Encoding: chunked",
+  ].map((field) =>
+    bad(
+      `rejects the framing lookalike ${field.split(":")[0]} with 400`,
+      `POST /upload HTTP/1.1\r\n${H}${field}\r\n\r\n`,
+    )
+  ),
+  bad(
+    "rejects Transfer_Encoding next to a real Content-Length with 400",
+    `POST /upload HTTP/1.1\r\n${H}Content-Length: 7\r\nTransfer_Encoding: chunked\r\n\r\n`,
+  ),
+  bad(
+    "rejects Content_Length on a GET with 400",
+    `GET / HTTP/1.1\r\n${H}Content_Length: 7\r\n\r\n`,
+  ),
+  {
+    name: "accepts names near framing fields that no proxy folds into one",
+    head: get("/", `${H}X-Content-Length: 7\r\nContent-Lengths: 1\r\nTransfer-Encodings: x\r\n`),
+    ok: { body: { kind: "none" } },
+  },
+  // --- no body where none has meaning (SPEC §2) ---
+  ...["GET", "HEAD", "OPTIONS", "DELETE"].flatMap((method): Row[] => [
+    bad(
+      `rejects ${method} with Content-Length: 5 with 400`,
+      `${method} /x HTTP/1.1\r\n${H}Content-Length: 5\r\n\r\n`,
+    ),
+    bad(
+      `rejects ${method} with Transfer-Encoding: chunked with 400`,
+      `${method} /x HTTP/1.1\r\n${H}Transfer-Encoding: chunked\r\n\r\n`,
+    ),
+    {
+      name: `accepts ${method} with Content-Length: 0`,
+      head: `${method} /x HTTP/1.1\r\n${H}Content-Length: 0\r\n\r\n`,
+      ok: { body: { kind: "none" } },
+    },
+  ]),
+  bad(
+    "rejects GET with Transfer-Encoding: gzip with 400, not 501",
+    `GET / HTTP/1.1\r\n${H}Transfer-Encoding: gzip\r\n\r\n`,
+  ),
   {
     name: "answers 501 to gzip, chunked",
     head: `POST / HTTP/1.1\r\n${H}Transfer-Encoding: gzip, chunked\r\n\r\n`,

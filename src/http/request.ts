@@ -5,6 +5,7 @@
  * @module
  */
 
+import { isFramingLookalike } from "./field_names.ts";
 import type { RequestHead } from "./head_parser.ts";
 import { badRequest, HttpError } from "./http_error.ts";
 
@@ -44,6 +45,12 @@ export const REFUSED_METHODS: ReadonlySet<string> = new Set([
 ]);
 
 /**
+ * Methods whose body this server gives no meaning (SPEC §2): a front proxy
+ * may not agree where such a body ends, so one is refused.
+ */
+const BODILESS_METHODS: ReadonlySet<string> = new Set(["GET", "HEAD", "OPTIONS", "DELETE"]);
+
+/**
  * Interprets a parsed head. Throws 501 for an unknown method, 400/501 for bad
  * framing, 400 for a missing or malformed Host or target, 417 for a strange Expect.
  *
@@ -60,7 +67,13 @@ export function interpretHead(head: RequestHead): Request {
   if (!SERVED_METHODS.has(method) && !REFUSED_METHODS.has(method)) {
     throw new HttpError(501, "Method not implemented", { close: true });
   }
+  _refuseFramingLookalikes(fields);
+  const bodiless = BODILESS_METHODS.has(method);
+  if (bodiless && fieldValue(fields, "transfer-encoding") !== undefined) {
+    throw badRequest("Transfer-Encoding on a request without a body");
+  }
   const body = _framing(fields, version);
+  if (bodiless && body.kind !== "none") throw badRequest("Body on a request without a body");
   const hosts = fieldValues(fields, "host");
   if (hosts.length > 1) throw badRequest("More than one Host");
   if (version === "HTTP/1.1" && hosts.length === 0) throw badRequest("Missing Host");
@@ -143,6 +156,13 @@ export function isValidAuthority(value: string): boolean {
 
 /** The last authority found valid (validity depends on the text alone). */
 let _lastValidAuthority: string | null = null;
+
+/** `Content_Length`, `Transfer--Encoding` and the like: 400, whatever their value. */
+function _refuseFramingLookalikes(fields: [string, string][]): void {
+  for (let i = 0; i < fields.length; i++) {
+    if (isFramingLookalike(fields[i][0])) throw badRequest("Field name like a framing field");
+  }
+}
 
 function _framing(fields: [string, string][], version: string): BodyFraming {
   const encodings = fieldValues(fields, "transfer-encoding");
