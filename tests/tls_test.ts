@@ -1,5 +1,5 @@
 import { assertEquals, assertMatch, assertTrue } from "./_assert.ts";
-import { startBastion } from "./_harness.ts";
+import { get, roundTrip, startBastion } from "./_harness.ts";
 import { selfSigned, tlsRequest } from "./_tls.ts";
 
 Deno.test("--cert/--key serve HTTPS with ALPN http/1.1 and HSTS, with the same limits", async () => {
@@ -78,6 +78,33 @@ Deno.test("over TLS, a partial head gets 408 and a client that never handshakes 
       "GET / HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n",
     );
     assertMatch(served, /^HTTP\/1\.1 200 /);
+  } finally {
+    await server.stop();
+    await Deno.remove(tls.dir, { recursive: true });
+  }
+});
+
+Deno.test("plain HTTP sent to the TLS port gets a readable 400 saying the port speaks HTTPS, then a close", async () => {
+  const tls = await selfSigned();
+  const server = await startBastion({
+    args: ["--cert", tls.cert, "--key", tls.key],
+    extraRead: [tls.cert, tls.key],
+  });
+  try {
+    const answer = await roundTrip(server.port, get("/"));
+    assertEquals(answer.status, 400);
+    assertMatch(answer.text(), /This port speaks HTTPS/);
+    assertEquals(answer.header("connection"), "close");
+    assertEquals(answer.header("x-content-type-options"), "nosniff");
+    assertEquals(answer.header("server"), "bastion");
+    // The same listener still speaks TLS to the next client.
+    const page = await tlsRequest(
+      server.port,
+      await Deno.readTextFile(tls.cert),
+      "GET / HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n",
+    );
+    assertMatch(page, /^HTTP\/1\.1 200 OK\r\n/);
+    assertTrue(!/security reason=parse/.test(server.stdout()), "a wrong port is no attack");
   } finally {
     await server.stop();
     await Deno.remove(tls.dir, { recursive: true });

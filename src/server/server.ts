@@ -83,8 +83,10 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   // TLS connections arrive by callback; they are handed on once the context below exists.
   let handOver: ((conn: SocketConn) => void) | null = null;
   let isBanned: ((address: string) => boolean) | null = null;
+  let answerPlain: ((conn: SocketConn) => void) | null = null;
   const listener = await _listen(config, prepared, {
     accepted: (conn) => handOver ? handOver(conn) : conn.close(),
+    plain: (conn) => answerPlain ? answerPlain(conn) : conn.close(),
     refuse: (address) => isBanned?.(address) ?? false,
   });
   const addr = listener.addr;
@@ -196,6 +198,12 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   };
   let nextId = 0;
   handOver = (conn) => accepted(conn, ++nextId);
+  // Plain HTTP on the TLS port: one readable 400, then close (nginx answers 497).
+  answerPlain = (conn) => {
+    const connection = new Connection(conn, ++nextId, context);
+    connections.add(connection);
+    connection.refuse(_speaksHttps()).finally(() => connections.delete(connection));
+  };
   isBanned = (address) => admission.banned(address);
   const accepting = listener.deno === null
     ? Promise.resolve()
@@ -235,7 +243,11 @@ interface BoundListener {
 async function _listen(
   config: Config,
   prepared: Prepared,
-  hooks: { accepted: (conn: SocketConn) => void; refuse: (address: string) => boolean },
+  hooks: {
+    accepted: (conn: SocketConn) => void;
+    plain: (conn: SocketConn) => void;
+    refuse: (address: string) => boolean;
+  },
 ): Promise<BoundListener> {
   const reusePort = config.workers > 1;
   if (prepared.tls === null) {
@@ -259,6 +271,11 @@ async function _listen(
     ...hooks,
   });
   return { addr: tls.addr, deno: null, close: () => tls.close() };
+}
+
+/** 400 for plain HTTP sent to the TLS port (SPEC §5): a mistake, not an attack. */
+function _speaksHttps(): HttpError {
+  return new HttpError(400, "This port speaks HTTPS: use an https:// URL", { close: true });
 }
 
 /** 503 for a connection over a cap: Retry-After 5, then close (SPEC §6). */

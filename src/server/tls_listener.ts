@@ -8,7 +8,7 @@
  */
 
 import { Buffer } from "node:buffer";
-import type { Socket } from "node:net";
+import net, { type Socket } from "node:net";
 import tls from "node:tls";
 
 /** What a connection needs of its socket: Deno.Conn's reading and writing. */
@@ -34,6 +34,8 @@ export interface NodeTlsOptions {
   refuse: (address: string) => boolean;
   /** Called with each connection once its handshake is done. */
   accepted: (conn: SocketConn) => void;
+  /** Called with a connection whose first byte cannot start a TLS handshake (plain HTTP). */
+  plain: (conn: SocketConn) => void;
 }
 
 /** A listening TLS server. */
@@ -42,6 +44,8 @@ export interface NodeTlsListener {
   close(): Promise<void>;
 }
 
+/** The first byte of every TLS record that opens a handshake (RFC 8446 §5.1). */
+const TLS_HANDSHAKE = 0x16;
 /** How long a closing TLS socket may take to say goodbye before it is destroyed. */
 const CLOSE_GRACE_MS = 1000;
 /** Paused beyond this many unread bytes, so a fast sender cannot fill memory. */
@@ -58,16 +62,26 @@ const HIGH_WATER = 64 * 1024;
  * ```
  */
 export function listenNodeTls(options: NodeTlsOptions): Promise<NodeTlsListener> {
-  const server = tls.createServer({
+  const secure = tls.createServer({
     cert: options.cert,
     key: options.key,
     ALPNProtocols: ["http/1.1"],
     handshakeTimeout: options.handshakeTimeoutMs,
   }, (socket) => options.accepted(new NodeSocketConn(socket)));
-  server.on("connection", (socket: Socket) => {
-    if (options.refuse(socket.remoteAddress ?? "")) socket.destroy();
+  secure.on("tlsClientError", (_error, socket) => socket.destroy());
+  // TCP is accepted here and its first byte looked at: a TLS handshake goes on
+  // to the TLS server, anything else is plain HTTP sent to the wrong port.
+  const server = net.createServer((socket: Socket) => {
+    if (options.refuse(socket.remoteAddress ?? "")) return void socket.destroy();
+    socket.setTimeout(options.handshakeTimeoutMs, () => socket.destroy());
+    socket.once("data", (chunk: Buffer) => {
+      socket.setTimeout(0);
+      socket.pause();
+      socket.unshift(chunk);
+      if (chunk[0] === TLS_HANDSHAKE) secure.emit("connection", socket);
+      else options.plain(new NodeSocketConn(socket));
+    });
   });
-  server.on("tlsClientError", (_error, socket) => socket.destroy());
   return new Promise((resolve, reject) => {
     server.once("error", (error: Error & { code?: string }) => reject(_denoError(error)));
     server.listen(
@@ -104,14 +118,14 @@ function _denoError(error: Error & { code?: string }): Error {
 export class NodeSocketConn implements SocketConn {
   readonly remoteAddr: Deno.NetAddr;
   readonly localAddr: Deno.NetAddr;
-  #socket: tls.TLSSocket;
+  #socket: Socket;
   #queue: Uint8Array[] = [];
   #queued = 0;
   #ended = false;
   #error: Error | null = null;
   #wake: (() => void) | null = null;
 
-  constructor(socket: tls.TLSSocket) {
+  constructor(socket: Socket) {
     this.#socket = socket;
     this.remoteAddr = {
       transport: "tcp",
