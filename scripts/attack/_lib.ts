@@ -1,0 +1,217 @@
+/**
+ * What every attack script under `scripts/attack/` shares: a bastion started
+ * from a given checkout on loopback over a temporary web root, and the honest
+ * client that watches it from another loopback address (GET / every 0.5 s,
+ * "served" = 200 within 1 s). Everything is bounded and stops by itself.
+ * @module
+ */
+
+import { join } from "node:path";
+import net from "node:net";
+import { fileURLToPath } from "node:url";
+
+/** This checkout; `BASTION_REPO` names another one (a `git worktree` of an older commit). */
+export const REPO = Deno.env.get("BASTION_REPO") ??
+  fileURLToPath(new URL("../..", import.meta.url));
+
+/** The honest client's own address: per-address limits hit the attacker, not it. */
+export const PROBE_FROM = "127.0.0.2";
+
+/** A running bastion. */
+export interface Target {
+  port: number;
+  pid: number;
+  root: string;
+  /** Its stdout and stderr so far. */
+  log(): string;
+  /** Resident memory in KiB, from `/proc`. */
+  rssKiB(): number;
+  stop(): Promise<void>;
+}
+
+/** Options of {@linkcode startTarget}. */
+export interface TargetOptions {
+  /** bastion's flags. @default [] */
+  args?: string[];
+  /** Files to add to the web root, path → content. @default {} */
+  files?: Record<string, string | Uint8Array>;
+  /** More `deno run` flags (`--allow-read` of a symlink target, say). @default [] */
+  denoFlags?: string[];
+  /** A shell prefix such as `ulimit -n 1024;`. @default "" */
+  shell?: string;
+}
+
+/**
+ * Starts bastion from {@linkcode REPO} with the least permissions, on a free
+ * port of 127.0.0.1, over a fresh web root with `index.html`.
+ */
+export async function startTarget(options: TargetOptions = {}): Promise<Target> {
+  const base = await Deno.makeTempDir({ prefix: "bastion-attack-" });
+  const root = join(base, "www");
+  await Deno.mkdir(join(root, "uploads"), { recursive: true });
+  await Deno.writeTextFile(join(root, "index.html"), "<h1>honest page</h1>\n");
+  for (const [path, content] of Object.entries(options.files ?? {})) {
+    await Deno.mkdir(join(root, path, ".."), { recursive: true });
+    if (typeof content === "string") await Deno.writeTextFile(join(root, path), content);
+    else await Deno.writeFile(join(root, path), content);
+  }
+  const words = [
+    Deno.execPath(),
+    "run",
+    "--unstable-net",
+    "--allow-net",
+    `--allow-read=${root}`,
+    `--allow-write=${root}/uploads`,
+    ...(options.denoFlags ?? []),
+    join(REPO, "main.ts"),
+    "--root",
+    root,
+    "--port",
+    "0",
+    ...(options.args ?? []),
+  ].map((word) => `'${word.replaceAll("'", `'\\''`)}'`);
+  const child = new Deno.Command("bash", {
+    args: ["-c", `${options.shell ?? ""} exec ${words.join(" ")}`],
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  let text = "";
+  const decoder = new TextDecoder();
+  for (const stream of [child.stdout, child.stderr]) {
+    (async () => {
+      for await (const chunk of stream) text += decoder.decode(chunk, { stream: true });
+    })();
+  }
+  const deadline = Date.now() + 20_000;
+  let match: RegExpMatchArray | null = null;
+  while ((match = text.match(/listening on https?:\/\/[^ ]*:(\d+)\//)) === null) {
+    if (Date.now() > deadline) {
+      child.kill("SIGKILL");
+      throw new Error(`bastion did not start: ${text}`);
+    }
+    await sleep(50);
+  }
+  return {
+    port: Number(match[1]),
+    pid: child.pid,
+    root,
+    log: () => text,
+    rssKiB: () => rssKiB(child.pid),
+    async stop() {
+      try {
+        child.kill("SIGTERM");
+      } catch { /* gone already */ }
+      const timer = setTimeout(() => child.kill("SIGKILL"), 15_000);
+      await child.status;
+      clearTimeout(timer);
+      await Deno.remove(base, { recursive: true }).catch(() => {});
+    },
+  };
+}
+
+/** What the honest client saw. */
+export interface ProbeReport {
+  sent: number;
+  /** 200 within 1 s. */
+  served: number;
+  /** Latencies of every probe, ms (a failed one counts as its time to fail). */
+  latencies: number[];
+  /** Statuses other than 200, and failures, with counts. */
+  other: Record<string, number>;
+}
+
+/**
+ * Sends `GET /` from {@linkcode PROBE_FROM} every 500 ms until `stop()`.
+ *
+ * @example
+ * ```ts ignore
+ * const probe = honestProbe(target.port);
+ * // ... attack ...
+ * console.log(describeProbe(await probe.stop()));
+ * ```
+ */
+export function honestProbe(port: number): { stop(): Promise<ProbeReport> } {
+  const report: ProbeReport = { sent: 0, served: 0, latencies: [], other: {} };
+  const pending = new Set<Promise<void>>();
+  const timer = setInterval(() => {
+    report.sent++;
+    const started = performance.now();
+    const probe = _get(port).then((status) => {
+      const ms = performance.now() - started;
+      report.latencies.push(ms);
+      if (status === 200 && ms <= 1000) report.served++;
+      else {
+        const key = status === 200 ? "200 late" : String(status);
+        report.other[key] = (report.other[key] ?? 0) + 1;
+      }
+    });
+    pending.add(probe);
+    probe.finally(() => pending.delete(probe));
+  }, 500);
+  return {
+    async stop() {
+      clearInterval(timer);
+      await Promise.all(pending);
+      return report;
+    },
+  };
+}
+
+/** One line for a probe report: served/sent, median and worst latency, the rest. */
+export function describeProbe(report: ProbeReport): string {
+  const sorted = [...report.latencies].sort((a, b) => a - b);
+  const median = sorted[Math.floor(sorted.length / 2)] ?? 0;
+  const worst = sorted.at(-1) ?? 0;
+  const share = report.sent === 0 ? 0 : (100 * report.served) / report.sent;
+  const other = Object.entries(report.other).map(([key, count]) => `${count} × ${key}`);
+  return `honest probe served ${report.served}/${report.sent} (${share.toFixed(0)} %), ` +
+    `p50 ${median.toFixed(0)} ms, max ${worst.toFixed(0)} ms` +
+    (other.length > 0 ? `; ${other.join(", ")}` : "");
+}
+
+/** GET / from the probe address; the status, or a word for what failed (5 s at most). */
+function _get(port: number): Promise<number | string> {
+  return new Promise((resolve) => {
+    const socket = net.connect({ host: "127.0.0.1", port, localAddress: PROBE_FROM });
+    let text = "";
+    const done = (result: number | string) => {
+      clearTimeout(timer);
+      socket.destroy();
+      resolve(result);
+    };
+    const timer = setTimeout(() => done("no answer in 5 s"), 5000);
+    socket.on("connect", () => {
+      socket.write("GET / HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n");
+    });
+    socket.on("data", (chunk) => {
+      text += chunk.toString("latin1");
+      const status = /^HTTP\/1\.1 (\d{3})/.exec(text);
+      if (status) done(Number(status[1]));
+    });
+    socket.on("error", (error: Error & { code?: string }) => done(error.code ?? "error"));
+    socket.on("close", () => done("closed"));
+  });
+}
+
+/** Resident memory of `pid` in KiB (0 once it is gone). */
+export function rssKiB(pid: number): number {
+  try {
+    const status = Deno.readTextFileSync(`/proc/${pid}/status`);
+    return Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0);
+  } catch {
+    return 0;
+  }
+}
+
+/** Waits `ms`. */
+export function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/** Only loopback may be attacked: throws for any other address. */
+export function assertLoopback(host: string): void {
+  if (!/^127\.\d+\.\d+\.\d+$/.test(host) && host !== "::1" && host !== "localhost") {
+    throw new Error(`Refusing to attack ${host}: loopback only`);
+  }
+}
