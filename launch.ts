@@ -27,6 +27,8 @@ const FORWARDED = [["SIGINT", "SIGINT"], ["SIGTERM", "SIGTERM"], ["SIGHUP", "SIG
  * this close together are passed on once.
  */
 const SAME_SIGNAL_MS = 300;
+/** Descriptors besides connections: files being sent, logs, the runtime's own. */
+const FILES_HEADROOM = 64;
 
 async function launch(args: string[]): Promise<number> {
   const command = parseCommand(args);
@@ -38,6 +40,7 @@ async function launch(args: string[]): Promise<number> {
   const plan = command.kind === "run"
     ? permissionPlan(command.config, { main: MAIN, tokenFromEnv: tokenInEnvironment() })
     : { read: [], write: [], env: [] };
+  if (command.kind === "run") await _warnOfFileLimit(command.config.maxConnections);
   // Its own session: a terminal's Ctrl-C reaches the server once, through us.
   const child = new Deno.Command(Deno.execPath(), {
     args: runArguments(plan, { main: MAIN, args, cwd: Deno.cwd() }),
@@ -58,6 +61,27 @@ async function launch(args: string[]): Promise<number> {
   }
   const status = await child.status;
   return status.signal === null ? status.code : 128 + _signalNumber(status.signal);
+}
+
+/**
+ * Warns when the open-files limit the server inherits is below what its
+ * connection cap needs (the server itself may not read its limits: that
+ * takes --allow-all). Out of descriptors, it would shed idle connections.
+ */
+async function _warnOfFileLimit(maxConnections: number): Promise<void> {
+  const { stdout, success } = await new Deno.Command("sh", {
+    args: ["-c", "ulimit -n"],
+    stdout: "piped",
+    stderr: "null",
+  }).output().catch(() => ({ stdout: new Uint8Array(), success: false }));
+  const limit = Number(new TextDecoder().decode(stdout).trim());
+  const needed = maxConnections + FILES_HEADROOM;
+  if (!success || !Number.isInteger(limit) || limit >= needed) return;
+  console.error(
+    `bastion: warning: the open-files limit is ${limit}, below --max-connections ` +
+      `${maxConnections} + ${FILES_HEADROOM}: raise it (ulimit -n ${needed}, or LimitNOFILE= ` +
+      "in a systemd unit)",
+  );
 }
 
 function _signalNumber(signal: Deno.Signal): number {

@@ -16,6 +16,7 @@ import {
   REPO,
   roundTrip,
   spawnDeno,
+  spawnProgram,
   spawnTask,
   WORKER_MODULES,
 } from "./_harness.ts";
@@ -208,4 +209,34 @@ Deno.test("deno task serve with a mistyped flag is one line naming the flag it m
   assertEquals(status.code, 2);
   assertEquals(process.stderr(), "bastion: Unknown flag --prot: did you mean --port? See --help\n");
   assertEquals(process.stdout(), "");
+});
+
+Deno.test("deno task serve warns when the open-files limit is below the connection cap", async () => {
+  const { base, root } = await makeRoot();
+  const serve = (args: string) =>
+    spawnProgram(
+      "bash",
+      [
+        "-c",
+        `ulimit -n 1024; exec '${Deno.execPath()}' task --quiet serve -- --root '${root}' ` +
+        `--port 0 ${args}`,
+      ],
+      {},
+      REPO,
+    );
+  try {
+    for (const [args, warned] of [["", true], ["--max-connections 900", false]] as const) {
+      const server = serve(args);
+      try {
+        await server.waitForLog(/listening on http:\/\/127\.0\.0\.1:\d+\//);
+        const warning =
+          /^bastion: warning: the open-files limit is 1024, below --max-connections .*LimitNOFILE=/m;
+        assertEquals(warning.test(server.stderr()), warned, `${args}: ${server.stderr()}`);
+      } finally {
+        assertEquals((await server.stop()).code, 0);
+      }
+    }
+  } finally {
+    await Deno.remove(base, { recursive: true });
+  }
 });

@@ -23,6 +23,7 @@ import { CommonHeaders } from "./common_headers.ts";
 import { Connection } from "./connection.ts";
 import type { ServerContext } from "./context.ts";
 import { DeadlineSweeper, sweepInterval } from "./deadlines.ts";
+import { isOutOfFiles, PeerCounts, shedIdle } from "./shedding.ts";
 
 /** A listening server. */
 export interface RunningServer {
@@ -59,6 +60,10 @@ export interface ServerOptions {
 /** Back-off after an accept error that is not one client's (EMFILE, ENOMEM…). */
 const ACCEPT_RETRY_MS = 50;
 const ACCEPT_LOG_EVERY_MS = 1000;
+/** Running out of file descriptors is logged at most this often. */
+const OUT_OF_FILES_LOG_EVERY_MS = 60_000;
+/** Idle connections closed each time an accept finds no file descriptor left. */
+const SHED_ON_OUT_OF_FILES = 16;
 
 /** Errors that concern one connection only (reset or aborted before accept). */
 function _perConnection(error: unknown): boolean {
@@ -163,14 +168,21 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   };
   /** Admitted and not yet closed: what this server holds in the shared table. */
   const counted = new Set<Connection>();
+  /** The same connections by address, to shed a crowded address's before a lone one. */
+  const held = new PeerCounts();
+  const shed = (count: number) => shedIdle(counted, count, (peer) => held.held(peer));
   const closed = (connection: Connection) => {
-    if (counted.delete(connection)) admission.release(connection.peer);
+    if (counted.delete(connection)) {
+      held.delete(connection.peer);
+      admission.release(connection.peer);
+    }
     poolChanged();
     connections.delete(connection);
   };
   const admitted = (connection: Connection, refusal: Refusal | null) => {
     if (refusal === null) {
       counted.add(connection);
+      held.add(connection.peer);
       poolChanged();
       connection.run(closed);
       return;
@@ -187,7 +199,11 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     const connection = new Connection(conn, id, context);
     connections.add(connection);
     options.shared.metrics.connection();
-    admission.admit(connection.peer).then(
+    const queued = admission.queued;
+    const admitting = admission.admit(connection.peer);
+    // At the cap: the newcomer waits, and an idle connection makes room for it.
+    if (admission.queued > queued) shed(1);
+    admitting.then(
       (refusal) => admitted(connection, refusal),
       (error) => {
         connections.delete(connection);
@@ -205,10 +221,13 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     connection.refuse(_speaksHttps()).finally(() => connections.delete(connection));
   };
   isBanned = (address) => admission.banned(address);
-  const accepting = listener.deno === null
-    ? Promise.resolve()
-    : _acceptLoop(listener.deno, () => draining, accepted, log)
-      .catch((error) => log.error("accept loop failed", { error: String(error) }));
+  const accepting = listener.deno === null ? Promise.resolve() : _acceptLoop(listener.deno, {
+    stopped: () => draining,
+    accepted,
+    outOfFiles: () => shed(SHED_ON_OUT_OF_FILES),
+    log,
+  })
+    .catch((error) => log.error("accept loop failed", { error: String(error) }));
 
   return {
     addr,
@@ -286,14 +305,20 @@ function _busy(refusal: string): HttpError {
   });
 }
 
-async function _acceptLoop(
-  listener: Deno.Listener,
-  stopped: () => boolean,
-  accepted: (conn: SocketConn, id: number) => void,
-  log: Logger,
-): Promise<void> {
+/** What the accept loop needs of its server. */
+interface AcceptHooks {
+  stopped: () => boolean;
+  accepted: (conn: SocketConn, id: number) => void;
+  /** Makes room when no file descriptor is left; returns how many connections it closed. */
+  outOfFiles: () => number;
+  log: Logger;
+}
+
+async function _acceptLoop(listener: Deno.Listener, hooks: AcceptHooks): Promise<void> {
+  const { stopped, accepted, log } = hooks;
   let nextId = 0;
   let lastLogged = 0;
+  let lastOutOfFiles = -Infinity;
   while (!stopped()) {
     let conn: Deno.Conn;
     try {
@@ -302,7 +327,18 @@ async function _acceptLoop(
       if (stopped() || error instanceof Deno.errors.BadResource) return;
       // A connection reset before it was accepted is that client's problem: go on at once.
       if (_perConnection(error)) continue;
-      if (Date.now() - lastLogged > ACCEPT_LOG_EVERY_MS) {
+      if (isOutOfFiles(error)) {
+        const shed = hooks.outOfFiles();
+        if (Date.now() - lastOutOfFiles > OUT_OF_FILES_LOG_EVERY_MS) {
+          lastOutOfFiles = Date.now();
+          log.warn(
+            `out of file descriptors: closed ${shed} idle connections to make room; raise ` +
+              "the open-files limit (ulimit -n, or LimitNOFILE= in a systemd unit) above " +
+              "--max-connections",
+          );
+        }
+        if (shed > 0) continue;
+      } else if (Date.now() - lastLogged > ACCEPT_LOG_EVERY_MS) {
         lastLogged = Date.now();
         log.error("accept failed", { error: String(error) });
       }

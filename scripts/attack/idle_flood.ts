@@ -1,0 +1,90 @@
+/**
+ * Idle connections from many addresses, each under the per-address cap and
+ * together over the global one (issue 16, rows "5 000–20 000 idle
+ * connections" and, with `--fd-limit 1024`, "5 000 connections against
+ * ulimit -n 1024"). The attacker reconnects whatever the server closes; the
+ * honest probe on 127.0.0.2 says whether a working client still gets in.
+ *
+ * Run: `deno run -A scripts/attack/idle_flood.ts [--connections 5000]
+ * [--addresses 20] [--seconds 30] [--fd-limit N]` (loopback only; raises its
+ * own open-files limit; `BASTION_REPO=DIR` attacks another checkout).
+ * @module
+ */
+
+import net from "node:net";
+import { parseArgs } from "node:util";
+import { describeProbe, honestProbe, sleep, startTarget } from "./_lib.ts";
+
+const { values } = parseArgs({
+  args: Deno.args,
+  options: {
+    connections: { type: "string", default: "5000" },
+    addresses: { type: "string", default: "20" },
+    seconds: { type: "string", default: "30" },
+    "fd-limit": { type: "string" },
+  },
+});
+const CONNECTIONS = Math.min(Number(values.connections), 20_000);
+const ADDRESSES = Math.min(Number(values.addresses), 200);
+const SECONDS = Math.min(Number(values.seconds), 120);
+
+/** This script holds thousands of sockets: run again under a raised open-files limit. */
+async function raisedLimit(): Promise<void> {
+  if (Deno.env.get("ATTACK_RAISED") === "1") return;
+  const self = new URL(import.meta.url).pathname;
+  const words = [Deno.execPath(), "run", "-A", self, ...Deno.args].map((word) => `'${word}'`);
+  const { code } = await new Deno.Command("bash", {
+    args: [
+      "-c",
+      `ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"; exec ${words.join(" ")}`,
+    ],
+    env: { ATTACK_RAISED: "1" },
+  }).spawn().status;
+  Deno.exit(code);
+}
+
+/** Keeps `perAddress` silent connections open from `from` until `until`, reconnecting. */
+async function holdIdle(port: number, from: string, perAddress: number, until: number) {
+  let open = 0;
+  let opened = 0;
+  while (Date.now() < until) {
+    while (open < perAddress && Date.now() < until) {
+      open++;
+      opened++;
+      const socket = net.connect({ host: "127.0.0.1", port, localAddress: from });
+      socket.on("error", () => {});
+      socket.on("close", () => open--);
+      setTimeout(() => socket.destroy(), until - Date.now());
+      if (opened % 50 === 0) await sleep(5);
+    }
+    await sleep(200);
+  }
+  return opened;
+}
+
+await raisedLimit();
+const target = await startTarget({
+  args: ["--log-level", "warn"],
+  shell: values["fd-limit"] ? `ulimit -n ${Number(values["fd-limit"])};` : "ulimit -n 65536;",
+});
+console.log(
+  `idle flood: ${CONNECTIONS} connections from ${ADDRESSES} addresses for ${SECONDS} s` +
+    (values["fd-limit"] ? `, server open-files limit ${values["fd-limit"]}` : ""),
+);
+const probe = honestProbe(target.port);
+const until = Date.now() + SECONDS * 1000;
+const perAddress = Math.ceil(CONNECTIONS / ADDRESSES);
+const attackers = Array.from(
+  { length: ADDRESSES },
+  (_, i) => holdIdle(target.port, `127.0.1.${i + 1}`, perAddress, until),
+);
+const opened = (await Promise.all(attackers)).reduce((sum, count) => sum + count, 0);
+const report = await probe.stop();
+const log = target.log();
+await target.stop();
+const count = (pattern: RegExp) => (log.match(pattern) ?? []).length;
+console.log(describeProbe(report));
+console.log(
+  `attacker connections opened ${opened}; server log: ${count(/accept failed/g)} accept ` +
+    `failures, ${count(/out of file descriptors/g)} out-of-files warnings`,
+);

@@ -1,0 +1,99 @@
+/**
+ * Making room under pressure: when the connection cap is reached, or the
+ * process runs out of file descriptors, connections that hold no request in
+ * progress (silent, idle between requests, or with only part of a head) are
+ * closed oldest first: first those of addresses holding more connections than
+ * a browser opens to one host, then of any address holding several, then an
+ * address's only one; so idle sockets never starve a working client.
+ * @module
+ */
+
+/** What shedding needs of a connection. */
+export interface Sheddable {
+  /** True while it holds no request in progress. */
+  readonly idle: boolean;
+  /** The socket peer's address. */
+  readonly peer: string;
+  close(): void;
+}
+
+/** More than a browser opens to one host (6): above it, an address is crowding. */
+const CROWDING = 8;
+
+/**
+ * Closes up to `count` idle connections, in the order given (oldest first):
+ * first those whose address holds more than {@linkcode CROWDING} connections
+ * (`held`), then more than one, then any. Returns how many it closed.
+ *
+ * @example
+ * ```ts
+ * import { shedIdle } from "./shedding.ts";
+ * const open = [
+ *   { idle: true, peer: "192.0.2.7", close() {} },
+ *   { idle: false, peer: "192.0.2.9", close() {} },
+ *   { idle: true, peer: "192.0.2.9", close() {} },
+ * ];
+ * shedIdle(open, 1, (peer) => peer === "192.0.2.9" ? 2 : 1); // 1: the third
+ * ```
+ */
+export function shedIdle(
+  connections: Iterable<Sheddable>,
+  count: number,
+  held: (peer: string) => number,
+): number {
+  let shed = 0;
+  for (const above of [CROWDING, 1, 0]) {
+    for (const connection of connections) {
+      if (shed >= count) return shed;
+      if (!connection.idle || held(connection.peer) <= above) continue;
+      connection.close();
+      shed++;
+    }
+  }
+  return shed;
+}
+
+/**
+ * Open connections per address, kept as they open and close (one worker's).
+ *
+ * @example
+ * ```ts
+ * import { PeerCounts } from "./shedding.ts";
+ * const counts = new PeerCounts();
+ * counts.add("192.0.2.7");
+ * counts.held("192.0.2.7"); // 1
+ * ```
+ */
+export class PeerCounts {
+  #counts = new Map<string, number>();
+
+  add(peer: string): void {
+    this.#counts.set(peer, (this.#counts.get(peer) ?? 0) + 1);
+  }
+
+  delete(peer: string): void {
+    const count = (this.#counts.get(peer) ?? 0) - 1;
+    if (count > 0) this.#counts.set(peer, count);
+    else this.#counts.delete(peer);
+  }
+
+  /** Connections `peer` holds. */
+  held(peer: string): number {
+    return this.#counts.get(peer) ?? 0;
+  }
+}
+
+/**
+ * Whether an accept failed because the process (EMFILE) or the system
+ * (ENFILE) has no file descriptor left.
+ *
+ * @example
+ * ```ts
+ * import { isOutOfFiles } from "./shedding.ts";
+ * isOutOfFiles(new Error("Too many open files (os error 24)")); // true
+ * ```
+ */
+export function isOutOfFiles(error: unknown): boolean {
+  const message = (error as Error)?.message ?? "";
+  return /too many open files|os error 2[34]\b/i.test(message);
+}
