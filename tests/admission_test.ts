@@ -151,6 +151,19 @@ Deno.test("over the per-address cap a connection gets 503 with Retry-After: 5 an
   }
 });
 
+/**
+ * Keeps `client` busy with an upload whose body arrives briskly: an idle
+ * connection would be shed to make room for a newcomer. Until the server has
+ * read the head, the connection still counts as idle: hence the pause.
+ */
+async function busyUploading(client: RawClient): Promise<void> {
+  await client.send(
+    "POST /upload HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n" +
+      `Content-Length: 20000\r\n\r\n[${"1,".repeat(5000)}`,
+  );
+  await new Promise((resolve) => setTimeout(resolve, 300));
+}
+
 Deno.test("over the global cap connections wait in a bounded FIFO queue, then get 503", async () => {
   const server = await startBastion({
     args: ["--max-connections", "2", "--queue", "1", "--queue-timeout", "600ms"],
@@ -160,6 +173,7 @@ Deno.test("over the global cap connections wait in a bounded FIFO queue, then ge
     for (const client of held) {
       await client.send(get("/"));
       assertEquals((await client.response()).status, 200);
+      await busyUploading(client);
     }
     const queued = await RawClient.connect(server.port);
     await queued.send(get("/"));
@@ -175,6 +189,7 @@ Deno.test("over the global cap connections wait in a bounded FIFO queue, then ge
       200,
       "the queued connection is served once a slot frees",
     );
+    await busyUploading(queued);
     const waiting = await RawClient.connect(server.port);
     const started = Date.now();
     const timedOut = await waiting.response();

@@ -79,3 +79,61 @@ Deno.test("out of file descriptors, idle connections are shed and an honest requ
     await Deno.remove(base, { recursive: true });
   }
 });
+
+/** Sends `bytes` one at a time, `everyMs` apart, until they are sent or the socket fails. */
+async function trickle(client: RawClient, bytes: string, everyMs: number): Promise<void> {
+  for (const byte of bytes) {
+    await new Promise((resolve) => setTimeout(resolve, everyMs));
+    try {
+      await client.send(byte);
+    } catch {
+      return;
+    }
+  }
+}
+
+Deno.test("a body trickling in below the minimum rate gets 408 once --body-timeout has passed", async () => {
+  const server = await startBastion({ args: ["--body-timeout", "1s", "--ban", "off"] });
+  const client = await RawClient.connect(server.port);
+  try {
+    await client.send(
+      "POST /upload HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n" +
+        "Content-Length: 200\r\n\r\n",
+    );
+    // A byte every 400 ms: always within the 1 s between bytes, far below 500 bytes/s.
+    const trickling = trickle(client, `[${"1,".repeat(98)}1]`, 400);
+    const response = await client.response({ timeoutMs: 20_000 });
+    assertEquals(response.status, 408);
+    assertEquals(await client.closed(2000), true);
+    await trickling;
+  } finally {
+    client.close();
+    await server.stop();
+  }
+});
+
+Deno.test("at the connection cap, a body trickling in below the minimum rate makes room", async () => {
+  const server = await startBastion({
+    args: ["--max-connections", "1", "--queue-timeout", "30s", "--ban", "off"],
+  });
+  const slow = await RawClient.connect(server.port);
+  const clients = [slow];
+  try {
+    await slow.send(
+      "POST /upload HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n" +
+        "Content-Length: 200\r\n\r\n",
+    );
+    const trickling = trickle(slow, `[${"1,".repeat(98)}1]`, 300);
+    // Past the 2 s a slow body is given before it may be shed.
+    await new Promise((resolve) => setTimeout(resolve, 2500));
+    const newcomer = await RawClient.connect(server.port);
+    clients.push(newcomer);
+    await newcomer.send(get("/"));
+    assertEquals((await newcomer.response({ timeoutMs: 20_000 })).status, 200);
+    assertEquals(await slow.closed(2000), true, "the trickling upload was shed");
+    await trickling;
+  } finally {
+    for (const client of clients) client.close();
+    await server.stop();
+  }
+});

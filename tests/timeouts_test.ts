@@ -189,14 +189,16 @@ Deno.test("timeouts: header, idle and body timeouts", async (t) => {
         client.close();
       }
     });
-    await t.step("server accepts a slow body that keeps progressing", async () => {
+    await t.step("server accepts a slow body that keeps progressing at 500 bytes/s", async () => {
       const client = await RawClient.connect(port);
       try {
-        const body = encoder.encode('{"slow":1}');
+        // 600 bytes in 10 pieces, one every 100 ms: each gap within the timeout, and on
+        // average above the 500 bytes/s a body must keep up once the timeout has passed.
+        const body = encoder.encode(`{"slow":"${"s".repeat(587)}"}`);
         await client.send(upload(body.length));
-        for (let i = 0; i < body.length; i++) {
+        for (let i = 0; i < body.length; i += 60) {
           await delay(BODY_MS / 4);
-          await client.send(body.subarray(i, i + 1));
+          await client.send(body.subarray(i, i + 60));
         }
         const response = await client.response({ timeoutMs: 5000 });
         assertEquals(response.status, 201, response.text());

@@ -14,6 +14,9 @@ import { fileURLToPath } from "node:url";
 export const REPO = Deno.env.get("BASTION_REPO") ??
   fileURLToPath(new URL("../..", import.meta.url));
 
+/** A shell prefix raising the open-files limit as far as it may go. */
+export const RAISE_FILES = 'ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)";';
+
 /** The honest client's own address: per-address limits hit the attacker, not it. */
 export const PROBE_FROM = "127.0.0.2";
 
@@ -202,6 +205,24 @@ export function rssKiB(pid: number): number {
   } catch {
     return 0;
   }
+}
+
+/**
+ * Runs the calling script again under a raised open-files limit (it holds
+ * thousands of sockets); returns at once in the re-run.
+ */
+export async function raisedLimit(script: string): Promise<void> {
+  if (Deno.env.get("ATTACK_RAISED") === "1") return;
+  const words = [Deno.execPath(), "run", "-A", new URL(script).pathname, ...Deno.args]
+    .map((word) => `'${word.replaceAll("'", `'\\''`)}'`);
+  const { code } = await new Deno.Command("bash", {
+    args: [
+      "-c",
+      `ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"; exec ${words.join(" ")}`,
+    ],
+    env: { ATTACK_RAISED: "1" },
+  }).spawn().status;
+  Deno.exit(code);
 }
 
 /** Waits `ms`. */

@@ -13,7 +13,14 @@
 
 import net from "node:net";
 import { parseArgs } from "node:util";
-import { describeProbe, honestProbe, sleep, startTarget } from "./_lib.ts";
+import {
+  describeProbe,
+  honestProbe,
+  RAISE_FILES,
+  raisedLimit,
+  sleep,
+  startTarget,
+} from "./_lib.ts";
 
 const { values } = parseArgs({
   args: Deno.args,
@@ -27,21 +34,6 @@ const { values } = parseArgs({
 const CONNECTIONS = Math.min(Number(values.connections), 20_000);
 const ADDRESSES = Math.min(Number(values.addresses), 200);
 const SECONDS = Math.min(Number(values.seconds), 120);
-
-/** This script holds thousands of sockets: run again under a raised open-files limit. */
-async function raisedLimit(): Promise<void> {
-  if (Deno.env.get("ATTACK_RAISED") === "1") return;
-  const self = new URL(import.meta.url).pathname;
-  const words = [Deno.execPath(), "run", "-A", self, ...Deno.args].map((word) => `'${word}'`);
-  const { code } = await new Deno.Command("bash", {
-    args: [
-      "-c",
-      `ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"; exec ${words.join(" ")}`,
-    ],
-    env: { ATTACK_RAISED: "1" },
-  }).spawn().status;
-  Deno.exit(code);
-}
 
 /** Keeps `perAddress` silent connections open from `from` until `until`, reconnecting. */
 async function holdIdle(port: number, from: string, perAddress: number, until: number) {
@@ -62,10 +54,10 @@ async function holdIdle(port: number, from: string, perAddress: number, until: n
   return opened;
 }
 
-await raisedLimit();
+await raisedLimit(import.meta.url);
 const target = await startTarget({
   args: ["--log-level", "warn"],
-  shell: values["fd-limit"] ? `ulimit -n ${Number(values["fd-limit"])};` : "ulimit -n 65536;",
+  shell: values["fd-limit"] ? `ulimit -n ${Number(values["fd-limit"])};` : RAISE_FILES,
 });
 console.log(
   `idle flood: ${CONNECTIONS} connections from ${ADDRESSES} addresses for ${SECONDS} s` +

@@ -36,6 +36,8 @@ const QUEUE_POLL_MS = 10;
 
 interface Waiter {
   ip: string;
+  /** From an address that is not crowding the server: waits ahead of the others. */
+  first: boolean;
   resolve(refusal: Refusal | null): void;
   timer: ReturnType<typeof setTimeout>;
 }
@@ -75,22 +77,29 @@ export class Admission {
 
   /**
    * Admits a new connection from `ip`, waiting in the queue when the global
-   * cap is reached. Resolves `null` when admitted, else why not.
+   * cap is reached. Resolves `null` when admitted, else why not. A `first`
+   * connection (from an address not crowding the server) waits ahead of the
+   * others and, when the queue is full, takes the place of the last of them.
    */
-  admit(ip: string): Promise<Refusal | null> {
+  admit(ip: string, first = false): Promise<Refusal | null> {
     const refusal = this.#tryOpen(ip);
     if (refusal !== "global") return Promise.resolve(refusal);
-    if (this.#waiters.length >= this.#options.queue) return Promise.resolve("global");
+    if (this.#waiters.length >= this.#options.queue && !(first && this.#dropLastOrdinary())) {
+      return Promise.resolve("global");
+    }
     return new Promise((resolve) => {
       const waiter: Waiter = {
         ip,
+        first,
         resolve,
         timer: setTimeout(() => {
           this.#waiters.splice(this.#waiters.indexOf(waiter), 1);
           resolve("global");
         }, this.#options.queueTimeoutMs),
       };
-      this.#waiters.push(waiter);
+      const behind = first ? this.#waiters.findIndex((other) => !other.first) : -1;
+      if (behind < 0) this.#waiters.push(waiter);
+      else this.#waiters.splice(behind, 0, waiter);
       this.#poll ??= setInterval(() => this.#pump(), QUEUE_POLL_MS);
     });
   }
@@ -132,6 +141,16 @@ export class Admission {
   #tryOpen(ip: string): Refusal | null {
     const { table, maxConnections, maxConnectionsPerIp } = this.#options;
     return table.open(ip, { perIp: maxConnectionsPerIp, global: maxConnections }, Date.now());
+  }
+
+  /** Refuses the last waiter that is not `first`, to make room; false when there is none. */
+  #dropLastOrdinary(): boolean {
+    const last = this.#waiters.findLastIndex((waiter) => !waiter.first);
+    if (last < 0) return false;
+    const [dropped] = this.#waiters.splice(last, 1);
+    clearTimeout(dropped.timer);
+    dropped.resolve("global");
+    return true;
   }
 
   #pump(): void {

@@ -30,6 +30,14 @@ import type { SocketConn } from "./tls_listener.ts";
 type Phase = "fresh" | "idle" | "head" | "body" | "busy" | "write" | "closed";
 
 /**
+ * The slowest average a request body may arrive at, in bytes per second, once
+ * `--body-timeout` has passed: Apache's mod_reqtimeout takes the same 500.
+ */
+const MIN_BODY_RATE = 500;
+/** Under pressure, a body below that rate may be shed after this long. */
+const SHED_BODY_AFTER_MS = 2000;
+
+/**
  * First read buffers, reused from connection to connection: most requests fit
  * in 512 bytes, and a reader grows its own buffer for more.
  */
@@ -68,6 +76,9 @@ export class Connection implements Expiring {
   #headEnd = 0;
   /** A 408 is being sent: nothing more is read or answered. */
   #timedOut = false;
+  /** When the current request's head was read, and its body bytes taken since. */
+  #bodyStarted = 0;
+  #bodyBytes = 0;
   /** The request being answered, for a 408 sent while its body is read. */
   #current: RequestHead | null = null;
   #done: ((connection: Connection) => void) | undefined;
@@ -91,6 +102,17 @@ export class Connection implements Expiring {
   /** Whether the connection waits between requests (safe to close at shutdown). */
   get idle(): boolean {
     return this.#phase === "fresh" || this.#phase === "idle" || this.#phase === "head";
+  }
+
+  /**
+   * Whether it may be closed to make room under pressure: idle, or receiving
+   * a body slower than {@linkcode MIN_BODY_RATE} after {@linkcode SHED_BODY_AFTER_MS}.
+   */
+  get sheddable(): boolean {
+    if (this.idle) return true;
+    if (this.#phase !== "body") return false;
+    const elapsed = Date.now() - this.#bodyStarted;
+    return elapsed > SHED_BODY_AFTER_MS && this.#bodyBytes * 1000 < MIN_BODY_RATE * elapsed;
   }
 
   /** The socket peer's address. */
@@ -297,6 +319,8 @@ export class Connection implements Expiring {
       throw error;
     } finally {
       this.#reader.consume(end);
+      this.#bodyStarted = Date.now();
+      this.#bodyBytes = 0;
       this.#arm("busy");
     }
   }
@@ -342,9 +366,12 @@ export class Connection implements Expiring {
       local: this.#local,
       bodySource: {
         buffered: () => reader.buffered(),
-        consume: (n) => reader.consume(n),
+        consume: (n) => {
+          this.#bodyBytes += n;
+          reader.consume(n);
+        },
         fill: async () => {
-          this.#arm("body");
+          this.#armBody();
           const more = await reader.fill();
           if (this.#timedOut || this.#phase === "closed") {
             throw new Deno.errors.BadResource("Connection closed");
@@ -357,6 +384,17 @@ export class Connection implements Expiring {
       failure: (error, origin) => this.#failure(error, origin),
       closed: () => this.#phase === "closed",
     };
+  }
+
+  /**
+   * Waits for body bytes: no progress for `--body-timeout` is a 408, and so is
+   * a body slower on average than {@linkcode MIN_BODY_RATE} once that time has
+   * passed (a trickle of a byte now and then would otherwise hold a slot for ever).
+   */
+  #armBody(): void {
+    this.#arm("body");
+    const earned = this.#ctx.config.bodyTimeoutMs + (this.#bodyBytes * 1000) / MIN_BODY_RATE;
+    this.deadline = Math.min(this.deadline, this.#bodyStarted + earned);
   }
 
   #arm(phase: Exclude<Phase, "closed">): void {

@@ -23,7 +23,7 @@ import { CommonHeaders } from "./common_headers.ts";
 import { Connection } from "./connection.ts";
 import type { ServerContext } from "./context.ts";
 import { DeadlineSweeper, sweepInterval } from "./deadlines.ts";
-import { isOutOfFiles, PeerCounts, shedIdle } from "./shedding.ts";
+import { CROWDING, isOutOfFiles, PeerCounts, shedIdle } from "./shedding.ts";
 
 /** A listening server. */
 export interface RunningServer {
@@ -62,6 +62,8 @@ const ACCEPT_RETRY_MS = 50;
 const ACCEPT_LOG_EVERY_MS = 1000;
 /** Running out of file descriptors is logged at most this often. */
 const OUT_OF_FILES_LOG_EVERY_MS = 60_000;
+/** How often a waiting newcomer looks again for a connection to shed. */
+const SHED_RETRY_MS = 100;
 /** Idle connections closed each time an accept finds no file descriptor left. */
 const SHED_ON_OUT_OF_FILES = 16;
 
@@ -199,10 +201,16 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     const connection = new Connection(conn, id, context);
     connections.add(connection);
     options.shared.metrics.connection();
-    const queued = admission.queued;
-    const admitting = admission.admit(connection.peer);
-    // At the cap: the newcomer waits, and an idle connection makes room for it.
-    if (admission.queued > queued) shed(1);
+    // At the cap, a newcomer from an address that is not crowding the server
+    // waits ahead of the rest, and an idle or trickling connection makes room.
+    const first = held.held(connection.peer) <= CROWDING;
+    const atCap = admission.open >= config.maxConnections;
+    const admitting = admission.admit(connection.peer, first);
+    if (first && atCap && shed(1) === 0) {
+      // Nothing to shed yet (a body becomes sheddable only after a while): look again.
+      const retry = setInterval(() => shed(1) > 0 && clearInterval(retry), SHED_RETRY_MS);
+      admitting.finally(() => clearInterval(retry));
+    }
     admitting.then(
       (refusal) => admitted(connection, refusal),
       (error) => {

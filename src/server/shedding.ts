@@ -1,7 +1,8 @@
 /**
  * Making room under pressure: when the connection cap is reached, or the
  * process runs out of file descriptors, connections that hold no request in
- * progress (silent, idle between requests, or with only part of a head) are
+ * progress (silent, idle between requests, or with only part of a head), or
+ * whose request body trickles in slower than a minimum rate, are
  * closed oldest first: first those of addresses holding more connections than
  * a browser opens to one host, then of any address holding several, then an
  * address's only one; so idle sockets never starve a working client.
@@ -10,15 +11,15 @@
 
 /** What shedding needs of a connection. */
 export interface Sheddable {
-  /** True while it holds no request in progress. */
-  readonly idle: boolean;
+  /** True while it holds no request in progress, or a body that trickles in. */
+  readonly sheddable: boolean;
   /** The socket peer's address. */
   readonly peer: string;
   close(): void;
 }
 
 /** More than a browser opens to one host (6): above it, an address is crowding. */
-const CROWDING = 8;
+export const CROWDING = 8;
 
 /**
  * Closes up to `count` idle connections, in the order given (oldest first):
@@ -29,9 +30,9 @@ const CROWDING = 8;
  * ```ts
  * import { shedIdle } from "./shedding.ts";
  * const open = [
- *   { idle: true, peer: "192.0.2.7", close() {} },
- *   { idle: false, peer: "192.0.2.9", close() {} },
- *   { idle: true, peer: "192.0.2.9", close() {} },
+ *   { sheddable: true, peer: "192.0.2.7", close() {} },
+ *   { sheddable: false, peer: "192.0.2.9", close() {} },
+ *   { sheddable: true, peer: "192.0.2.9", close() {} },
  * ];
  * shedIdle(open, 1, (peer) => peer === "192.0.2.9" ? 2 : 1); // 1: the third
  * ```
@@ -45,7 +46,7 @@ export function shedIdle(
   for (const above of [CROWDING, 1, 0]) {
     for (const connection of connections) {
       if (shed >= count) return shed;
-      if (!connection.idle || held(connection.peer) <= above) continue;
+      if (!connection.sheddable || held(connection.peer) <= above) continue;
       connection.close();
       shed++;
     }

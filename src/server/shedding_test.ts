@@ -1,8 +1,8 @@
 import { assertEquals } from "../../tests/_assert.ts";
 import { isOutOfFiles, PeerCounts, shedIdle } from "./shedding.ts";
 
-function connection(name: string, peer: string, idle: boolean, closed: string[]) {
-  return { idle, peer, close: () => closed.push(name) };
+function connection(name: string, peer: string, sheddable: boolean, closed: string[]) {
+  return { sheddable, peer, close: () => closed.push(name) };
 }
 
 Deno.test("shedIdle() closes idle connections oldest first, never a busy one", () => {
