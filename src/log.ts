@@ -26,6 +26,13 @@ export interface AccessEntry {
   bytes: number;
   durationMs: number;
   requestId: string;
+  /**
+   * Set when the response was cut short: `body` when its body failed (a file
+   * that shrank, vanished or could not be read), `conn` when the connection
+   * did (the client left or was too slow). The line then ends in `cut=…`.
+   * @default null
+   */
+  cut?: "body" | "conn" | null;
 }
 
 /** Options of {@linkcode Logger}. */
@@ -86,12 +93,14 @@ export class Logger {
         bytes: entry.bytes,
         duration_ms: duration,
         rid: entry.requestId,
+        ...(entry.cut ? { cut: entry.cut } : {}),
       });
       return;
     }
     this.#push(
       `${this.#now()} INFO ${entry.tag} ${entry.client} "${entry.requestLine}" ` +
-        `${entry.status} ${entry.bytes} ${duration}ms rid=${entry.requestId}`,
+        `${entry.status} ${entry.bytes} ${duration}ms rid=${entry.requestId}` +
+        (entry.cut ? ` cut=${entry.cut}` : ""),
     );
   }
 

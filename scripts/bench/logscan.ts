@@ -9,14 +9,19 @@ export interface LogSummary {
   access: number;
   /** Status → count, for statuses other than 200. */
   statuses: Record<string, number>;
-  /** 200 lines with 0 bytes sent (the client left mid-response: wrk stopping). */
+  /**
+   * Lines marked `cut=conn`, and unmarked 200 lines with 0 bytes sent (from
+   * before the mark): the client left mid-response (wrk stopping).
+   */
   truncated: number;
+  /** Lines marked `cut=body`: the file changed or failed while being sent. */
+  cutByBody: number;
   /** Other lines, timestamps removed, each once, at most {@linkcode MAX_OTHER}. */
   other: string[];
 }
 
 const MAX_OTHER = 12;
-const ACCESS = /^\S+ INFO w\d+#c\d+ \S+ ".*" (\d{3}) (\d+) /;
+const ACCESS = /^\S+ INFO w\d+#c\d+ \S+ ".*" (\d{3}) (\d+) \S+ \S+(?: cut=(\w+))?$/;
 const ROUTINE = /bastion (listening|stopped)/;
 
 /**
@@ -28,7 +33,7 @@ const ROUTINE = /bastion (listening|stopped)/;
  * ```
  */
 export async function scanLog(path: string): Promise<LogSummary> {
-  const summary: LogSummary = { access: 0, statuses: {}, truncated: 0, other: [] };
+  const summary: LogSummary = { access: 0, statuses: {}, truncated: 0, cutByBody: 0, other: [] };
   const seen = new Set<string>();
   using file = await Deno.open(path);
   let pending = "";
@@ -48,7 +53,7 @@ export async function scanLog(path: string): Promise<LogSummary> {
  * @example
  * ```ts
  * import { describeLog } from "./logscan.ts";
- * describeLog({ access: 10, statuses: {}, truncated: 0, other: [] }); // "10 access lines, all 200"
+ * describeLog({ access: 10, statuses: {}, truncated: 0, cutByBody: 0, other: [] }); // "10 access lines, all 200"
  * ```
  */
 export function describeLog(summary: LogSummary): string {
@@ -56,6 +61,7 @@ export function describeLog(summary: LogSummary): string {
   let text = `${summary.access.toLocaleString("en-US")} access lines, ` +
     (statuses.length === 0 ? "all 200" : `non-200: ${statuses.join(", ")}`);
   if (summary.truncated > 0) text += `; ${summary.truncated} cut short by the client`;
+  if (summary.cutByBody > 0) text += `; ${summary.cutByBody} cut short by their body (file)`;
   if (summary.other.length > 0) {
     text += `; other lines: ${summary.other.map((l) => `\`${l}\``).join(", ")}`;
   }
@@ -68,7 +74,10 @@ function _take(summary: LogSummary, seen: Set<string>, line: string): void {
   if (access !== null) {
     summary.access++;
     if (access[1] !== "200") summary.statuses[access[1]] = (summary.statuses[access[1]] ?? 0) + 1;
-    else if (access[2] === "0") summary.truncated++;
+    if (access[3] === "body") summary.cutByBody++;
+    else if (access[3] === "conn" || (access[1] === "200" && access[2] === "0")) {
+      summary.truncated++;
+    }
     return;
   }
   if (ROUTINE.test(line)) return;

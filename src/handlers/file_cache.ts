@@ -16,11 +16,16 @@
 
 import type { Coding } from "./encoding.ts";
 import type { ServedType } from "./content_types.ts";
+import type { FileId } from "./open_inside.ts";
 
 /** A regular file inside the web root, checked and typed. */
 export interface ResolvedFile {
   /** Its real path. */
   path: string;
+  /** The real path of the root it was checked inside (the web root, or the upload directory). */
+  root: string;
+  /** Its device and inode when checked: what it opens must still be that file. */
+  id: FileId;
   /** Its name, for Content-Disposition. */
   name: string;
   size: number;
@@ -31,13 +36,20 @@ export interface ResolvedFile {
   etag: string;
   served: ServedType;
   /** Precompressed siblings (`.br`, `.gz`) not older than the file. */
-  siblings: ReadonlyMap<Coding, { path: string; size: number }>;
+  siblings: ReadonlyMap<Coding, Sibling>;
   /** The whole file, when small enough to keep in memory. */
   content: Uint8Array | null;
   /** The gzip of `content`, made once on first use. */
   gzipped: (() => Uint8Array) | null;
   /** Its response headers without content coding, once made (by `file_response.ts`). */
   plainHeaders?: { cacheControl: string; headers: readonly [string, string][] };
+}
+
+/** A precompressed sibling of a file: its real path, size and identity when checked. */
+export interface Sibling {
+  path: string;
+  size: number;
+  id: FileId;
 }
 
 /** Options of {@linkcode FileCache}. */

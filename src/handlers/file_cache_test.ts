@@ -5,6 +5,8 @@ import { FileCache, type ResolvedFile } from "./file_cache.ts";
 function file(size: number): ResolvedFile {
   return {
     path: `/srv/${size}`,
+    root: "/srv",
+    id: { dev: 1, ino: size },
     name: "x.html",
     size,
     mtimeMs: 1,

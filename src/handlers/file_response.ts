@@ -17,7 +17,8 @@ import {
   headOnly,
   multipartStream,
 } from "./file_body.ts";
-import type { ResolvedFile } from "./file_cache.ts";
+import type { ResolvedFile, Sibling } from "./file_cache.ts";
+import { openInside } from "./open_inside.ts";
 import { type ByteRange, multipartFraming, parseRange } from "./ranges.ts";
 
 export type { ResolvedFile };
@@ -90,8 +91,8 @@ const _NOT_MODIFIED = new Set(["ETag", "Last-Modified", "Cache-Control", "Vary"]
 /** An encoded representation: a precompressed sibling, or gzip made on the fly. */
 interface Variant {
   coding: Coding;
-  /** The sibling's path and size, or `null` when compressed on the fly. */
-  sibling: { path: string; size: number } | null;
+  /** The precompressed sibling, or `null` when compressed on the fly. */
+  sibling: Sibling | null;
 }
 
 function _chooseVariant(file: ResolvedFile, accept: string | undefined): Variant | null {
@@ -143,12 +144,13 @@ function _fileHeaders(
 async function _variantBody(file: ResolvedFile, variant: Variant, head: boolean) {
   if (variant.sibling !== null) {
     if (head) return headOnly(variant.sibling.size);
-    return fileStream(await _open(variant.sibling.path), 0, variant.sibling.size);
+    const sibling = await openInside({ ...variant.sibling, root: file.root });
+    return fileStream(sibling, 0, variant.sibling.size);
   }
   if (head) return headOnly(null);
   // Made on the fly (even if kept since): chunked, as HEAD announces.
   if (file.gzipped !== null) return bytesOfUnknownLength(file.gzipped());
-  return gzipStream(await _open(file.path), file.size);
+  return gzipStream(await openInside(file), file.size);
 }
 
 async function _rangeResponse(
@@ -172,7 +174,7 @@ async function _rangeResponse(
     headers.push(["Content-Range", `bytes ${start}-${end}/${file.size}`]);
     const body = file.content !== null
       ? file.content.subarray(start, end + 1)
-      : fileStream(await _open(file.path), start, end - start + 1);
+      : fileStream(await openInside(file), start, end - start + 1);
     return { status: 206, headers, body };
   }
   const boundary = crypto.randomUUID().replaceAll("-", "");
@@ -181,7 +183,7 @@ async function _rangeResponse(
   headers[type] = ["Content-Type", `multipart/byteranges; boundary=${boundary}`];
   const body = file.content !== null
     ? _multipartBytes(file.content, ranges, framing)
-    : multipartStream(await _open(file.path), ranges, framing);
+    : multipartStream(await openInside(file), ranges, framing);
   return { status: 206, headers, body };
 }
 
@@ -204,15 +206,7 @@ function _multipartBytes(
 
 /** The whole file, streamed (a file without cached content). */
 async function _stream(file: ResolvedFile): Promise<BodyStream> {
-  return fileStream(await _open(file.path), 0, file.size);
-}
-
-async function _open(path: string): Promise<Deno.FsFile> {
-  try {
-    return await Deno.open(path, { read: true });
-  } catch {
-    throw new HttpError(404, "Not found");
-  }
+  return fileStream(await openInside(file), 0, file.size);
 }
 
 const encoder = new TextEncoder();

@@ -11,9 +11,10 @@ import { insideRoot, isHidden, type SafePath } from "../guard/path_safety.ts";
 import { type ContentTypes, type ServedType, UPLOAD_TYPE } from "./content_types.ts";
 import { directoryListing, listDirectory } from "./dir_listing.ts";
 import type { Coding } from "./encoding.ts";
-import { FileCache, type ResolvedFile } from "./file_cache.ts";
+import { FileCache, type ResolvedFile, type Sibling } from "./file_cache.ts";
 import { fileResponse } from "./file_response.ts";
 import { fileETag } from "./conditional.ts";
+import { FileChangedError, fileId, readInside } from "./open_inside.ts";
 import { isUploadName } from "./upload_name.ts";
 import { gzipSync } from "node:zlib";
 
@@ -85,7 +86,19 @@ export class StaticFiles {
     if (isHidden(segments)) return Promise.reject(_notFound());
     const key = segments.join("/") + (trailingSlash ? "/" : "");
     const cached = this.#cache?.trusted(key, Date.now());
-    return cached ? this.#respond(cached, request) : this.#serveUncached(request, key);
+    if (!cached) return this.#serveUncached(request, key);
+    // Bytes in memory and no sibling: nothing is opened, so nothing can have changed.
+    if (cached.content !== null && cached.siblings.size === 0) {
+      return this.#respond(cached, request);
+    }
+    return this.#respond(cached, request).catch((error) => this.#reload(error, request, key));
+  }
+
+  /** A cached file replaced since it was checked is forgotten and served afresh, once. */
+  #reload(error: unknown, request: FileRequest, key: string): Promise<HttpResponse> {
+    if (!(error instanceof FileChangedError)) throw error;
+    this.#cache?.delete(key);
+    return this.#serveUncached(request, key);
   }
 
   async #serveUncached(request: FileRequest, key: string): Promise<HttpResponse> {
@@ -114,12 +127,8 @@ export class StaticFiles {
       throw _fsError(error);
     });
     const dir = await this.#realUploadDir;
-    return await this.#serveFile(
-      await this.#resolve(join(dir, name), dir),
-      request,
-      key,
-      UPLOAD_TYPE,
-    );
+    const path = await this.#resolve(join(dir, name), dir);
+    return await this.#serveFile(path, request, key, { root: dir, type: UPLOAD_TYPE });
   }
 
   /** A directory's index.html; else its listing when `--dir-listing` is on; else 404. */
@@ -144,20 +153,23 @@ export class StaticFiles {
     });
   }
 
+  /** A file checked inside `within.root` (the web root unless said), typed by name unless said. */
   async #serveFile(
     path: string,
     request: FileRequest,
     key: string,
-    type: ServedType | null = null,
+    within: { root: string; type: ServedType | null } = { root: this.#root, type: null },
   ): Promise<HttpResponse> {
     const name = path.slice(path.lastIndexOf(sep) + 1);
     // Checked before opening: opening a FIFO or a device would block.
     const info = await _stat(path);
     if (!info.isFile) throw _notFound();
-    const served = type ?? this.#types.lookup(name);
+    const served = within.type ?? this.#types.lookup(name);
     if (served === null) throw new HttpError(415, "File type not served", { reason: "type" });
     const mtimeMs = info.mtime?.getTime() ?? 0;
-    const file = await this.#load({ path, name, size: info.size, mtimeMs, served }, key);
+    const { root } = within;
+    const id = fileId(info);
+    const file = await this.#load({ path, root, id, name, size: info.size, mtimeMs, served }, key);
     return await this.#respond(file, request);
   }
 
@@ -171,7 +183,7 @@ export class StaticFiles {
 
   /** Completes a checked file with its siblings and (small) content, and caches it. */
   async #load(
-    file: Pick<ResolvedFile, "path" | "name" | "size" | "mtimeMs" | "served">,
+    file: Pick<ResolvedFile, "path" | "root" | "id" | "name" | "size" | "mtimeMs" | "served">,
     key: string,
   ): Promise<ResolvedFile> {
     const now = Date.now();
@@ -181,7 +193,7 @@ export class StaticFiles {
     const content = unchanged
       ? previous.content
       : this.#cache?.keeps(file.size)
-      ? await _readWhole(file.path, file.size)
+      ? await readInside(file)
       : null;
     const resolved: ResolvedFile = {
       ...file,
@@ -253,21 +265,15 @@ async function _stat(path: string): Promise<Deno.FileInfo> {
 async function _siblings(
   path: string,
   mtimeMs: number,
-): Promise<Map<Coding, { path: string; size: number }>> {
-  const siblings = new Map<Coding, { path: string; size: number }>();
+): Promise<Map<Coding, Sibling>> {
+  const siblings = new Map<Coding, Sibling>();
   for (const [coding, suffix] of [["br", ".br"], ["gzip", ".gz"]] as const) {
     const info = await Deno.lstat(path + suffix).catch(() => null);
     if (info?.isFile && (info.mtime?.getTime() ?? 0) >= mtimeMs) {
-      siblings.set(coding, { path: path + suffix, size: info.size });
+      siblings.set(coding, { path: path + suffix, size: info.size, id: fileId(info) });
     }
   }
   return siblings;
-}
-
-/** The whole file, or `null` if it changed size while being read. */
-async function _readWhole(path: string, size: number): Promise<Uint8Array | null> {
-  const bytes = await Deno.readFile(path).catch(() => null);
-  return bytes !== null && bytes.length === size ? bytes : null;
 }
 
 function _memo<T>(make: () => T): () => T {

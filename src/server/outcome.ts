@@ -8,7 +8,12 @@ import { App } from "../handlers/app.ts";
 import type { RequestHead } from "../http/head_parser.ts";
 import { HttpError } from "../http/http_error.ts";
 import type { Request } from "../http/request.ts";
-import { type HttpResponse, type WriteOptions, writeResponse } from "../http/response.ts";
+import {
+  type BodyStream,
+  type HttpResponse,
+  type WriteOptions,
+  writeResponse,
+} from "../http/response.ts";
 import { type Logger, sanitizeForLog } from "../log.ts";
 import type { ServerContext } from "./context.ts";
 
@@ -30,6 +35,13 @@ export interface Outcome {
   started: number;
   /** The client's address (the socket peer, or behind a trusted proxy the forwarded one). */
   client: string;
+}
+
+/** What went out of a response: its body bytes, and whether it was cut short and by what. */
+export interface Sent {
+  body: number;
+  /** `body`: the body stream failed; `conn`: the connection did; `null`: sent whole. */
+  cut: "body" | "conn" | null;
 }
 
 /** Where an outcome comes from: the head (if any), the request id, the start time, the client. */
@@ -72,20 +84,20 @@ export function failureOutcome(
 }
 
 /**
- * Records a sent outcome: one access line, a security event when the error
- * has a reason, and the metrics.
+ * Records a sent outcome: one access line (marked when cut short), a
+ * security event when the error has a reason, and the metrics.
  *
  * @example
  * ```ts ignore
  * import { recordOutcome } from "./outcome.ts";
- * recordOutcome(context, "w1#c1", outcome, 2048);
+ * recordOutcome(context, "w1#c1", outcome, { body: 2048, cut: null });
  * ```
  */
 export function recordOutcome(
   ctx: ServerContext,
   tag: string,
   outcome: Outcome,
-  bytes: number,
+  sent: Sent,
 ): void {
   const { head, error } = outcome;
   const requestLine = head ? `${head.method} ${head.target} ${head.version}` : "-";
@@ -96,11 +108,12 @@ export function recordOutcome(
     client: outcome.client,
     requestLine: sanitizeForLog(requestLine),
     status,
-    bytes,
+    bytes: sent.body,
     durationMs,
     requestId: outcome.requestId,
+    cut: sent.cut,
   });
-  ctx.metrics.request(head?.method ?? "OTHER", status, bytes, durationMs);
+  ctx.metrics.request(head?.method ?? "OTHER", status, sent.body, durationMs);
   if (status === 201) ctx.metrics.upload();
   if (error?.reason) {
     ctx.metrics.rejection(error.reason);
@@ -140,7 +153,8 @@ export function headOptions(
 
 /**
  * Writes an outcome's response through `write`, then records it (also when
- * the write failed midway: the log says how many body bytes went out).
+ * the write failed midway: the log says how many body bytes went out, and
+ * that the response was cut short, by its body or by the connection).
  *
  * @example
  * ```ts ignore
@@ -155,14 +169,37 @@ export async function sendOutcome(
   outcome: Outcome,
   close: boolean,
 ): Promise<void> {
-  const progress = { body: 0 };
+  const sent: Sent = { body: 0, cut: null };
   try {
     await writeResponse(
       { write },
-      outcome.response,
-      headOptions(ctx, outcome.requestId, close, outcome.head, progress),
+      _watched(outcome.response, sent),
+      headOptions(ctx, outcome.requestId, close, outcome.head, sent),
     );
+  } catch (error) {
+    sent.cut ??= "conn";
+    throw error;
   } finally {
-    recordOutcome(ctx, tag, outcome, progress.body);
+    recordOutcome(ctx, tag, outcome, sent);
+  }
+}
+
+/** `response` with a streamed body that notes in `sent` when it fails (bytes are left as they are). */
+function _watched(response: HttpResponse, sent: Sent): HttpResponse {
+  const { body } = response;
+  if (body === null || body instanceof Uint8Array) return response;
+  return {
+    ...response,
+    body: { length: body.length, chunks: () => _noting(body, sent), close: () => body.close() },
+  };
+}
+
+/** The body's pieces; a failure of the body itself (not of the writer) is noted as `cut: "body"`. */
+async function* _noting(body: BodyStream, sent: Sent): AsyncGenerator<Uint8Array> {
+  try {
+    yield* body.chunks();
+  } catch (error) {
+    sent.cut = "body";
+    throw error;
   }
 }
