@@ -9,10 +9,20 @@
  * the open-connection count and the pool level (read on every connection)
  * and the end of the latest ban (read on every request: while no ban is in
  * force, nobody is banned and the lock is not taken).
+ *
+ * The table has a fixed size, so a flood of addresses cannot grow it. A new
+ * address takes an empty slot, else the least recently seen entry without
+ * connections, banned ones last (a ban given up is better than no limit for
+ * the newcomer). When every candidate has connections, the address goes
+ * untracked: it shares one overflow bucket with every other untracked
+ * address, so the worst case is one rate limit for all of them, never none.
+ * Addresses are keyed by {@linkcode clientKey}: IPv6 per /64.
  * @module
  */
 
-/** Slot fields, as Float64Array offsets within a slot. */
+import { clientKey } from "./client_key.ts";
+
+/** Slot fields, as Float64Array offsets within a slot (a bucket's time follows its tokens). */
 const F = {
   key1: 0,
   key2: 1,
@@ -26,9 +36,9 @@ const F = {
   lastSeen: 9,
 } as const;
 const SLOT_FIELDS = 10;
-/** Header fields (Float64Array offsets before the slots). */
-const H = { used: 0, seed: 1, createdAt: 2 } as const;
-const HEADER_FIELDS = 3;
+/** Header fields (Float64Array offsets before the slots); the overflow bucket is shaped as a slot's. */
+const H = { used: 0, seed: 1, createdAt: 2, overflowTokens: 3, overflowTokensAt: 4 } as const;
+const HEADER_FIELDS = 5;
 /** Int32 cells before the Float64 fields. */
 const I = { lock: 0, open: 1, poolLevel: 2, latestBanEnd: 3 } as const;
 const INT_BYTES = 16;
@@ -37,6 +47,11 @@ const PROBES = 32;
 const FREE = 0;
 const HELD = 1;
 const CONTENDED = 2;
+/** Eviction tiers of a slot, see `_tier`. */
+const EMPTY = 0;
+const IDLE = 1;
+const BANNED = 2;
+const NEVER = 3;
 /** Tries before a thread waiting for the lock sleeps (its holder may have been preempted). */
 const SPINS = 100;
 
@@ -87,6 +102,7 @@ export class ClientTable {
     // A secret hash seed: nobody can pick addresses that crowd out a victim's slot.
     table.#data[H.seed] = crypto.getRandomValues(new Uint32Array(1))[0];
     table.#data[H.createdAt] = Date.now();
+    table.#data[H.overflowTokens] = Infinity;
     return table;
   }
 
@@ -115,7 +131,7 @@ export class ClientTable {
       const d = this.#data;
       const open = Atomics.load(this.#ints, I.open);
       if (slot < 0) {
-        // No room for this address: fail open on per-address state, keep the global cap.
+        // Every candidate slot has connections: no per-address cap, the global one holds.
         if (open >= caps.global) return "global";
         Atomics.add(this.#ints, I.open, 1);
         return null;
@@ -163,23 +179,14 @@ export class ClientTable {
   }
 
   /**
-   * Takes one token from `ip`'s bucket. Returns 0 when taken, else the
-   * milliseconds until the next token (a refused request takes none).
+   * Takes one token from `ip`'s bucket (the shared overflow bucket when `ip`
+   * cannot be tracked). Returns 0 when taken, else the milliseconds until the
+   * next token (a refused request takes none).
    */
   take(ip: string, bucket: Bucket, now: number): number {
     return this.#locked(() => {
       const slot = this.#slot(ip, now, true);
-      if (slot < 0) return 0;
-      const d = this.#data;
-      const elapsed = Math.max(0, now - d[slot + F.tokensAt]);
-      const tokens = Math.min(bucket.burst, d[slot + F.tokens] + (elapsed * bucket.rate) / 1000);
-      d[slot + F.tokensAt] = now;
-      if (tokens >= 1) {
-        d[slot + F.tokens] = tokens - 1;
-        return 0;
-      }
-      d[slot + F.tokens] = tokens;
-      return Math.ceil(((1 - tokens) * 1000) / bucket.rate);
+      return _draw(this.#data, slot < 0 ? H.overflowTokens : slot + F.tokens, bucket, now);
     });
   }
 
@@ -249,34 +256,31 @@ export class ClientTable {
   }
 
   /**
-   * The slot offset for `ip`, creating it when asked: in an empty slot, else
-   * one idle past the eviction age, else the least recently seen one that has
-   * no connection and no ban. -1 when none can be had.
+   * The slot offset for `ip`'s key, creating it when asked: in an empty
+   * slot, else in place of the least recently seen entry without connections,
+   * banned ones last. -1 when none can be had.
    */
   #slot(ip: string, now: number, create: boolean): number {
-    const [key1, key2] = _keys(ip, this.#data[H.seed]);
+    const [key1, key2] = _keys(clientKey(ip), this.#data[H.seed]);
     const d = this.#data;
     const mask = this.#capacity - 1;
-    let empty = -1;
-    let oldest = -1;
+    let free = -1;
+    let freeTier = NEVER;
     for (let probe = 0; probe < PROBES; probe++) {
       const slot = HEADER_FIELDS + ((key1 + probe) & mask) * SLOT_FIELDS;
-      const seen = d[slot + F.lastSeen];
-      if (d[slot + F.key1] === 0) {
-        if (empty < 0) empty = slot;
-      } else if (d[slot + F.key1] === key1 && d[slot + F.key2] === key2) {
+      if (d[slot + F.key1] === key1 && d[slot + F.key2] === key2) {
         d[slot + F.lastSeen] = now;
         return slot;
-      } else if (
-        d[slot + F.conns] === 0 && d[slot + F.banUntil] <= now &&
-        (oldest < 0 || seen < d[oldest + F.lastSeen])
-      ) {
-        oldest = slot;
+      }
+      const tier = _tier(d, slot, now);
+      if (tier === NEVER) continue;
+      if (tier < freeTier || (tier === freeTier && d[slot + F.lastSeen] < d[free + F.lastSeen])) {
+        free = slot;
+        freeTier = tier;
       }
     }
-    const free = empty >= 0 ? empty : oldest;
     if (!create || free < 0) return -1;
-    if (free === empty) d[H.used]++;
+    if (freeTier === EMPTY) d[H.used]++;
     d.fill(0, free, free + SLOT_FIELDS);
     d[free + F.key1] = key1;
     d[free + F.key2] = key2;
@@ -286,6 +290,33 @@ export class ClientTable {
     d[free + F.lastSeen] = now;
     return free;
   }
+}
+
+/**
+ * How readily the entry at `slot` is given up for a new address, lower
+ * first: an empty slot, an idle entry, a banned one; one with connections
+ * never (its count must stay until they close).
+ */
+function _tier(d: Float64Array, slot: number, now: number): number {
+  if (d[slot + F.key1] === 0) return EMPTY;
+  if (d[slot + F.conns] > 0) return NEVER;
+  return d[slot + F.banUntil] > now ? BANNED : IDLE;
+}
+
+/**
+ * Takes a token from the bucket whose token count is `d[at]` and whose last
+ * refill time is `d[at + 1]`; 0 when taken, else milliseconds to wait.
+ */
+function _draw(d: Float64Array, at: number, bucket: Bucket, now: number): number {
+  const elapsed = Math.max(0, now - d[at + 1]);
+  const tokens = Math.min(bucket.burst, d[at] + (elapsed * bucket.rate) / 1000);
+  d[at + 1] = now;
+  if (tokens >= 1) {
+    d[at] = tokens - 1;
+    return 0;
+  }
+  d[at] = tokens;
+  return Math.ceil(((1 - tokens) * 1000) / bucket.rate);
 }
 
 /** Two independent 31-bit hashes of `text` (FNV-1a and djb2). */

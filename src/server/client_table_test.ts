@@ -93,3 +93,69 @@ Deno.test("ClientTable.banned() sees a ban on the real clock, and its end, for t
   assertTrue(!table.banned("a", now + 5_000));
   assertTrue(!table.banned("a", now + 60_000));
 });
+
+/** Caps that refuse nobody, a bucket that never refills, a rule that bans at once for long. */
+const wide = { perIp: 1e9, global: 1e9 };
+const once = { rate: 1e-9, burst: 1 };
+const instantBan = { count: 1, windowMs: 60_000, banMs: 1e9 };
+
+Deno.test("ClientTable evicts the least recently seen entry first, bans last, never one with connections", () => {
+  const table = ClientTable.create(32); // 32 slots: one probe window, every slot competes
+  for (let i = 0; i < 8; i++) table.open(`c${i}`, wide, i);
+  for (let i = 0; i < 8; i++) table.strike(`b${i}`, instantBan, 10 + i);
+  for (let i = 0; i < 16; i++) table.take(`r${i}`, once, 20 + i);
+  assertEquals(table.size, 32);
+  assertTrue(table.take("r0", once, 40) > 0, "r0 seen again, its bucket empty");
+  assertEquals(table.take("new", once, 50), 0, "a newcomer gets a bucket of its own");
+  assertTrue(table.take("r0", once, 51) > 0, "r0, seen recently, was kept");
+  assertEquals(table.take("r1", once, 52), 0, "r1, the least recently seen, was given up");
+  // 16 newcomers holding connections take the place of every idle, unbanned entry.
+  for (let i = 0; i < 16; i++) assertEquals(table.open(`n${i}`, wide, 100 + i), null);
+  assertTrue(table.banned("b7", 200), "bans outlast idle entries");
+  assertEquals(table.open("m0", wide, 300), null);
+  assertTrue(!table.banned("b0", 301), "then the least recently seen ban is given up");
+  assertTrue(table.banned("b1", 301));
+  for (let i = 1; i < 8; i++) table.open(`m${i}`, wide, 310 + i);
+  for (let i = 0; i < 8; i++) {
+    assertEquals(
+      table.open(`c${i}`, { perIp: 1, global: 1e9 }, 400),
+      "per-ip",
+      `c${i} kept its count`,
+    );
+  }
+  assertEquals(table.size, 32);
+});
+
+Deno.test("ClientTable shares one overflow bucket among addresses it cannot track", () => {
+  const table = ClientTable.create(32);
+  for (let i = 0; i < 32; i++) table.open(`c${i}`, wide, i);
+  const bucket = { rate: 1e-9, burst: 2 };
+  assertEquals(table.take("x0", bucket, 100), 0);
+  assertEquals(table.take("x1", bucket, 101), 0);
+  assertTrue(table.take("x2", bucket, 102) > 0, "the overflow bucket is spent");
+  assertTrue(table.take("x0", bucket, 103) > 0, "for every untracked address");
+  table.release("c0", 104);
+  assertEquals(table.take("x2", bucket, 105), 0, "a freed entry is given to the next newcomer");
+  assertEquals(table.take("x2", bucket, 106), 0, "with a bucket of its own");
+});
+
+Deno.test("ClientTable counts an IPv6 client per /64", () => {
+  const table = ClientTable.create(64);
+  assertEquals(table.take("2001:db8:1:2::1", once, 0), 0);
+  assertTrue(table.take("2001:db8:1:2:ffff:ffff:ffff:fffe", once, 1) > 0, "same /64");
+  assertTrue(table.take("2001:DB8:1:2:0:0:0:5", once, 2) > 0, "same /64, spelt out");
+  assertEquals(table.take("2001:db8:1:3::1", once, 3), 0, "the next /64 is another client");
+  table.strike("2001:db8:9:9::1", instantBan, 4);
+  assertTrue(table.banned("2001:db8:9:9:abcd::2", 5), "a ban holds for the whole /64");
+  assertTrue(!table.banned("2001:db8:9:8::1", 5));
+});
+
+Deno.test("ClientTable counts an IPv4-mapped IPv6 client as its IPv4 address", () => {
+  const table = ClientTable.create(64);
+  assertEquals(table.take("127.0.0.9", once, 0), 0);
+  assertTrue(table.take("::ffff:127.0.0.9", once, 1) > 0);
+  assertTrue(table.take("::FFFF:7f00:9", once, 2) > 0, "hex spelling");
+  assertTrue(table.take("0:0:0:0:0:ffff:127.0.0.9", once, 3) > 0, "spelt out");
+  assertEquals(table.open("::ffff:10.0.0.1", { perIp: 1, global: 9 }, 4), null);
+  assertEquals(table.open("10.0.0.1", { perIp: 1, global: 9 }, 5), "per-ip");
+});
