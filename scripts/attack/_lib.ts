@@ -9,6 +9,7 @@
 import { join } from "node:path";
 import net from "node:net";
 import { fileURLToPath } from "node:url";
+import { RUNTIME_FLAGS } from "../../src/permissions.ts";
 
 /** This checkout; `BASTION_REPO` names another one (a `git worktree` of an older commit). */
 export const REPO = Deno.env.get("BASTION_REPO") ??
@@ -38,8 +39,10 @@ export interface TargetOptions {
   args?: string[];
   /** Files to add to the web root, path → content. @default {} */
   files?: Record<string, string | Uint8Array>;
-  /** More `deno run` flags (`--allow-read` of a symlink target, say). @default [] */
+  /** More `deno run` flags. @default [] */
   denoFlags?: string[];
+  /** More paths to read besides the root (the modules workers load, say). @default [] */
+  extraRead?: string[];
   /** A shell prefix such as `ulimit -n 1024;`. @default "" */
   shell?: string;
 }
@@ -61,9 +64,9 @@ export async function startTarget(options: TargetOptions = {}): Promise<Target> 
   const words = [
     Deno.execPath(),
     "run",
-    "--unstable-net",
+    ...RUNTIME_FLAGS,
     "--allow-net",
-    `--allow-read=${root}`,
+    `--allow-read=${[root, ...(options.extraRead ?? [])].join(",")}`,
     `--allow-write=${root}/uploads`,
     ...(options.denoFlags ?? []),
     join(REPO, "main.ts"),
