@@ -73,8 +73,8 @@ function assertIdentity(response: RawResponse, original: string, label: string):
 }
 
 const SMALL_HTML = html(20 * 1024, 1);
-/** Larger than any in-memory fast path: gzip is made while streaming the file. */
-const LARGE_HTML = html(400 * 1024, 2);
+/** Larger than the 1 MiB kept in memory: gzip is made while streaming the file. */
+const LARGE_HTML = html(1536 * 1024, 2);
 const JUST_OVER = html(1025, 3);
 const EXACTLY_1K = html(1024, 4);
 const TINY = html(100, 5);
@@ -452,6 +452,35 @@ Deno.test("gzip on the fly of a 64 MiB html streams with constant memory and dec
     const grownMiB = ((await peakRssKiB(server.pid)) - before) / 1024;
     assertTrue(grownMiB < 32, `peak RSS grew by ${grownMiB.toFixed(1)} MiB while compressing`);
   } finally {
+    await server.stop();
+  }
+});
+
+Deno.test("at most 2 bodies are gzipped on the fly at once; past that a file goes as it is", async () => {
+  // 32 MiB: over the 1 MiB kept in memory, so every gzip is made as it streams, and
+  // compressed still more than the socket buffers hold for a client that does not read.
+  const server = await startBastion({ args: NO_LIMITS, files: { "huge.html": html(32 << 20, 7) } });
+  const request = "GET /huge.html HTTP/1.1\r\nHost: localhost\r\nAccept-Encoding: gzip\r\n\r\n";
+  const stalled: RawClient[] = [];
+  try {
+    // Two clients that do not read: their compressions stay open, holding the budget.
+    for (let i = 0; i < 2; i++) {
+      const client = await RawClient.connect(server.port);
+      await client.send(request);
+      stalled.push(client);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    const over = await roundTrip(server.port, request, { head: true });
+    assertEquals(over.status, 200);
+    assertEquals(over.header("content-encoding"), undefined, "sent as it is");
+    assertEquals(over.header("content-length"), String(32 << 20));
+    assertEquals(over.header("vary"), "Accept-Encoding");
+    for (const client of stalled) client.close();
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    const again = await roundTrip(server.port, request, { head: true });
+    assertEquals(again.header("content-encoding"), "gzip", "the budget is given back on close");
+  } finally {
+    for (const client of stalled) client.close();
     await server.stop();
   }
 });

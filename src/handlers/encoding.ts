@@ -78,3 +78,43 @@ export function chooseCoding(acceptEncoding: string | undefined, offered: Coding
   // An explicit preference for identity over every offered coding is honoured.
   return (weights.get("identity") ?? 0) > bestWeight ? null : best;
 }
+
+/**
+ * How many bodies may be gzipped on the fly at once (in one worker): each
+ * costs many times the CPU of sending the file as it is, so past the budget
+ * a file is sent as it is (a valid answer to any Accept-Encoding that does
+ * not refuse identity) instead of starving every other client.
+ *
+ * @example
+ * ```ts
+ * import { CompressionBudget } from "./encoding.ts";
+ * const budget = new CompressionBudget(1);
+ * budget.take(); // true
+ * budget.take(); // false: one is running
+ * budget.give();
+ * ```
+ */
+export class CompressionBudget {
+  #free: number;
+
+  constructor(size: number) {
+    this.#free = size;
+  }
+
+  /** Whether a slot is free now. */
+  get available(): boolean {
+    return this.#free > 0;
+  }
+
+  /** Takes a slot; false when none is free. */
+  take(): boolean {
+    if (this.#free <= 0) return false;
+    this.#free--;
+    return true;
+  }
+
+  /** Gives a taken slot back. */
+  give(): void {
+    this.#free++;
+  }
+}

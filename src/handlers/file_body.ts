@@ -56,7 +56,7 @@ export function multipartStream(
 
 /**
  * The whole of `file` gzip-compressed as it is read; the length is unknown,
- * so the writer frames it as chunked.
+ * so the writer frames it as chunked. `done` runs once, when it is closed.
  *
  * @example
  * ```ts ignore
@@ -64,7 +64,7 @@ export function multipartStream(
  * gzipStream(file, size);
  * ```
  */
-export function gzipStream(file: Deno.FsFile, size: number): BodyStream {
+export function gzipStream(file: Deno.FsFile, size: number, done = () => {}): BodyStream {
   let closed = false;
   return {
     length: null,
@@ -92,6 +92,7 @@ export function gzipStream(file: Deno.FsFile, size: number): BodyStream {
       if (closed) return;
       closed = true;
       file.close();
+      done();
     },
   };
 }

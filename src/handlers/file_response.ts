@@ -9,7 +9,12 @@ import { HttpError } from "../http/http_error.ts";
 import type { BodyStream, HttpResponse } from "../http/response.ts";
 import { evaluatePreconditions, fileETag, ifRangeHolds, type Validators } from "./conditional.ts";
 import { attachmentDisposition } from "./content_types.ts";
-import { chooseCoding, type Coding, MIN_COMPRESS_BYTES } from "./encoding.ts";
+import {
+  chooseCoding,
+  type Coding,
+  type CompressionBudget,
+  MIN_COMPRESS_BYTES,
+} from "./encoding.ts";
 import {
   bytesOfUnknownLength,
   fileStream,
@@ -31,6 +36,8 @@ export interface FileResponseContext {
   head: boolean;
   /** The Cache-Control value for files. */
   cacheControl: string;
+  /** Bodies gzipped on the fly at once; past it, files go as they are. @default unlimited */
+  compressions?: CompressionBudget;
 }
 
 /**
@@ -50,7 +57,7 @@ export async function fileResponse(
   const { compressible } = file.served;
   const range = head ? undefined : header("range");
   const variant = compressible && range === undefined
-    ? _chooseVariant(file, header("accept-encoding"))
+    ? _chooseVariant(file, header("accept-encoding"), context.compressions?.available ?? true)
     : null;
   const validators: Validators = {
     etag: variant === null ? file.etag : fileETag(file.size, file.mtimeMs, variant.coding),
@@ -72,7 +79,11 @@ export async function fileResponse(
   }
   if (variant !== null) {
     headers.push(["Content-Encoding", variant.coding]);
-    return { status: 200, headers, body: await _variantBody(file, variant, head) };
+    return {
+      status: 200,
+      headers,
+      body: await _variantBody(file, variant, head, context.compressions),
+    };
   }
   if (range !== undefined && ifRangeHolds(header("if-range"), validators)) {
     return await _rangeResponse(file, range, headers, compressible);
@@ -95,10 +106,16 @@ interface Variant {
   sibling: Sibling | null;
 }
 
-function _chooseVariant(file: ResolvedFile, accept: string | undefined): Variant | null {
+/** The best coding the client takes; gzip made on the fly only while `onTheFly` allows. */
+function _chooseVariant(
+  file: ResolvedFile,
+  accept: string | undefined,
+  onTheFly: boolean,
+): Variant | null {
   if (accept === undefined) return null;
   const offered: Coding[] = [...file.siblings.keys()];
-  if (!file.siblings.has("gzip") && file.size > MIN_COMPRESS_BYTES) offered.push("gzip");
+  const made = file.gzipped !== null || onTheFly;
+  if (!file.siblings.has("gzip") && file.size > MIN_COMPRESS_BYTES && made) offered.push("gzip");
   const coding = chooseCoding(accept, offered);
   return coding === null ? null : { coding, sibling: file.siblings.get(coding) ?? null };
 }
@@ -141,7 +158,12 @@ function _fileHeaders(
   return headers;
 }
 
-async function _variantBody(file: ResolvedFile, variant: Variant, head: boolean) {
+async function _variantBody(
+  file: ResolvedFile,
+  variant: Variant,
+  head: boolean,
+  budget: CompressionBudget | undefined,
+) {
   if (variant.sibling !== null) {
     if (head) return headOnly(variant.sibling.size);
     const sibling = await openInside({ ...variant.sibling, root: file.root });
@@ -150,7 +172,14 @@ async function _variantBody(file: ResolvedFile, variant: Variant, head: boolean)
   if (head) return headOnly(null);
   // Made on the fly (even if kept since): chunked, as HEAD announces.
   if (file.gzipped !== null) return bytesOfUnknownLength(file.gzipped());
-  return gzipStream(await openInside(file), file.size);
+  // Taken before any await: the check in _chooseVariant still holds.
+  budget?.take();
+  try {
+    return gzipStream(await openInside(file), file.size, () => budget?.give());
+  } catch (error) {
+    budget?.give();
+    throw error;
+  }
 }
 
 async function _rangeResponse(

@@ -10,7 +10,7 @@ import type { HttpResponse } from "../http/response.ts";
 import { insideRoot, isHidden, type SafePath } from "../guard/path_safety.ts";
 import { type ContentTypes, type ServedType, UPLOAD_TYPE } from "./content_types.ts";
 import { directoryListing, listDirectory } from "./dir_listing.ts";
-import type { Coding } from "./encoding.ts";
+import { type Coding, CompressionBudget } from "./encoding.ts";
 import { FileCache, type ResolvedFile, type Sibling } from "./file_cache.ts";
 import { fileResponse } from "./file_response.ts";
 import { fileETag } from "./conditional.ts";
@@ -65,6 +65,8 @@ export class StaticFiles {
   #dirListing: boolean;
   #cache: FileCache | null;
   #uploadDir: string | null;
+  /** Bodies gzipped on the fly at once, in this worker. */
+  #compressions = new CompressionBudget(MAX_COMPRESSING);
   /** The upload directory's real path, resolved on first use. */
   #realUploadDir: Promise<string> | null = null;
 
@@ -178,6 +180,7 @@ export class StaticFiles {
       header: request.header,
       head: request.head,
       cacheControl: this.#cacheControl,
+      compressions: this.#compressions,
     });
   }
 
@@ -227,10 +230,17 @@ export class StaticFiles {
 }
 
 /**
- * Kept files up to this size are gzipped once in memory (which blocks the
- * thread for a few milliseconds); larger ones are gzipped as they stream.
+ * Kept files (up to 1 MiB, the file cache's limit) are gzipped once per
+ * version and kept beside their bytes, so a popular page costs its
+ * compression once, not on every request; the gzip blocks the thread a few
+ * milliseconds, once. Larger files are gzipped as they stream.
  */
-const MAX_GZIP_IN_MEMORY = 256 * 1024;
+const MAX_GZIP_IN_MEMORY = 1024 * 1024;
+/**
+ * Files gzipped as they stream, at once, per worker: each keeps a core busy
+ * while its client reads fast; past this, files are sent as they are.
+ */
+const MAX_COMPRESSING = 2;
 
 /** `/uploads/<name>` for a name bastion stores. */
 function _isStoredUpload({ segments, trailingSlash }: SafePath): boolean {

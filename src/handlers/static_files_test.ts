@@ -89,3 +89,29 @@ Deno.test("StaticFiles.serve() serves a cached file replaced since it was resolv
     await Deno.remove(base, { recursive: true });
   }
 });
+
+Deno.test("StaticFiles keeps the gzip of a kept file up to 1 MiB with its bytes", async () => {
+  const base = await Deno.realPath(await Deno.makeTempDir({ prefix: "bastion-static-" }));
+  try {
+    const page = `<!doctype html>${"<p>kept</p>".repeat(80_000)}`.slice(0, 900 * 1024);
+    await Deno.writeTextFile(join(base, "page.html"), page);
+    const cache = new FileCache({ maxBytes: 8 << 20, maxFileBytes: 1 << 20, ttlMs: 60_000 });
+    const files = new StaticFiles({ root: base, types: new ContentTypes(), cache });
+    const gzip = {
+      ...request("/page.html"),
+      header: (name: string) => name === "accept-encoding" ? "gzip" : undefined,
+    };
+    const first = await files.serve(gzip);
+    assertTrue(
+      first.headers.some(([name, value]) => name === "Content-Encoding" && value === "gzip"),
+    );
+    const kept = cache.stale("page.html");
+    assertTrue(
+      kept?.gzipped !== null && kept?.gzipped !== undefined,
+      "the gzip is kept with the bytes",
+    );
+    assertEquals(kept!.gzipped!(), kept!.gzipped!(), "made once: the same bytes every time");
+  } finally {
+    await Deno.remove(base, { recursive: true });
+  }
+});
