@@ -58,6 +58,8 @@ export interface Config {
   maxBody: number;
   maxJsonDepth: number;
   uploadQuota: number;
+  /** Bytes of upload bodies being received at once, per worker. */
+  uploadInflight: number;
   maxConnections: number;
   maxConnectionsPerIp: number;
   queue: number;
@@ -217,6 +219,7 @@ function _buildConfig(values: Values): Config {
     maxBody: _size("max-body", str("max-body")!),
     maxJsonDepth: _integer("max-json-depth", str("max-json-depth")!, 1, 100_000),
     uploadQuota: _size("upload-quota", str("upload-quota")!),
+    uploadInflight: _size("upload-inflight", str("upload-inflight")!),
     maxConnections: _integer("max-connections", str("max-connections")!, 1, 1_000_000),
     maxConnectionsPerIp: _integer(
       "max-connections-per-ip",

@@ -54,6 +54,7 @@ export const FLAGS: readonly FlagSpec[] = [
   { name: "max-body", type: "string", default: "1MiB", value: "SIZE", group: "Limits", help: "request body size" },
   { name: "max-json-depth", type: "string", default: "64", value: "N", group: "Limits", help: "nesting depth of uploaded JSON" },
   { name: "upload-quota", type: "string", default: "1GiB", value: "SIZE", group: "Limits", help: "total size of stored uploads" },
+  { name: "upload-inflight", type: "string", default: "256MiB", value: "SIZE", group: "Limits", help: "upload bodies being received at once, per worker" },
   { name: "max-connections", type: "string", default: "4096", value: "N", group: "Limits", help: "open connections per process" },
   { name: "max-connections-per-ip", type: "string", default: "256", value: "N", group: "Limits", help: "open connections per client address" },
   { name: "queue", type: "string", default: "128", value: "N", group: "Limits", help: "connections waiting for a slot" },

@@ -45,6 +45,7 @@ Deno.test("parseCommand() defaults match SPEC §10", () => {
     maxBody: 1048576,
     maxJsonDepth: 64,
     uploadQuota: 1073741824,
+    uploadInflight: 268435456,
     maxConnections: 4096,
     maxConnectionsPerIp: 256,
     queue: 128,
@@ -193,7 +194,9 @@ Deno.test("parseCommand() reads sizes with units", () => {
 });
 
 Deno.test("parseCommand() refuses zero, negative and malformed sizes", () => {
-  for (const flag of ["--max-head", "--max-uri", "--max-body", "--upload-quota"]) {
+  for (
+    const flag of ["--max-head", "--max-uri", "--max-body", "--upload-quota", "--upload-inflight"]
+  ) {
     for (const value of ["0", "0KiB", "-1", "1.5MiB", "1MB", "big", ""]) {
       configError([`${flag}=${value}`]);
     }

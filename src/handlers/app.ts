@@ -19,7 +19,7 @@ import { FileCache } from "./file_cache.ts";
 import { StaticFiles } from "./static_files.ts";
 import { healthz, metrics, type Observed } from "./health.ts";
 import { handleUpload, type UploadOptions } from "./upload.ts";
-import type { UploadQuota } from "./upload_quota.ts";
+import { UploadQuota } from "./upload_quota.ts";
 import { UploadStore } from "./upload_store.ts";
 
 /** The request-scoped things a handler may use. */
@@ -106,6 +106,9 @@ export class App {
       quota: options.quota,
       auth: options.auth ?? null,
       maxDepth: config.maxJsonDepth,
+      // Per worker: it bounds what this thread has in flight (temporary files, write buffers).
+      inflight: UploadQuota.create(config.uploadInflight, 0),
+      maxBody: config.maxBody,
     };
     this.#cors = config.cors === null ? null : new CorsPolicy(config.cors);
     this.#observed = options.observed;

@@ -1,6 +1,7 @@
 import { assertEquals, assertThrows, assertTrue } from "../../tests/_assert.ts";
 import { HttpError } from "../http/http_error.ts";
-import { jsonDepth, validateJson } from "./json_check.ts";
+import { prng } from "../../tests/_prng.ts";
+import { JsonChecker, validateJson } from "./json_check.ts";
 
 const encoder = new TextEncoder();
 const MiB = 1 << 20;
@@ -40,15 +41,11 @@ const DEPTHS: [string, number][] = [
 ];
 
 for (const [json, depth] of DEPTHS) {
-  Deno.test(`jsonDepth() counts ${json} as ${depth} deep`, () => {
-    assertEquals(jsonDepth(bytes(json), 64), depth);
+  Deno.test(`validateJson() measures ${json} as ${depth} deep`, () => {
+    validateJson(bytes(json), Math.max(depth, 1));
+    if (depth > 1) assertEquals(rejection(bytes(json), depth - 1).status, 400);
   });
 }
-
-Deno.test("jsonDepth() stops counting once past the limit", () => {
-  assertEquals(jsonDepth(bytes(nested(100)), 64), 65);
-  assertEquals(jsonDepth(bytes(nested(64)), 64), 64);
-});
 
 Deno.test("validateJson() accepts documents up to the depth limit", () => {
   for (const json of ['{"hello":"world"}', "[]", "{}", "1", '"s"', "null", " [1, 2] \n"]) {
@@ -124,4 +121,148 @@ Deno.test("validateJson() checks a 1 MiB flat document quickly", () => {
   const body = bytes(JSON.stringify(items));
   assertTrue(body.length > MiB);
   validateJson(body, 64);
+});
+
+/** Whether `checker` accepts `body` fed in the pieces that `cuts` splits it into. */
+function acceptsInPieces(body: Uint8Array, cuts: number[], maxDepth = 64): boolean {
+  const checker = new JsonChecker(maxDepth);
+  try {
+    let from = 0;
+    for (const cut of [...cuts, body.length]) {
+      checker.push(body.subarray(from, cut));
+      from = cut;
+    }
+    checker.finish();
+    return true;
+  } catch (error) {
+    assertTrue(error instanceof HttpError && error.status === 400, `${error}`);
+    return false;
+  }
+}
+
+function parses(body: Uint8Array): boolean {
+  try {
+    JSON.parse(new TextDecoder("utf-8", { fatal: true, ignoreBOM: true }).decode(body));
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+Deno.test("JsonChecker gives the same verdict fed a byte at a time as fed whole", () => {
+  const bodies = [
+    ...DEPTHS.map(([json]) => json),
+    '{"a": [1, -2.5e+3, true, false, null, "\\u00e9\\n"]}',
+    '"caf\u00e9 \u65e5 \u{1f600}"',
+    "[1,]",
+    '{"a" 1}',
+    "-",
+    "01",
+    "1.",
+    "1e",
+    "tru",
+    '"\\x"',
+    '"\\u12G4"',
+  ];
+  for (const text of bodies) {
+    const body = bytes(text);
+    const byteCuts = Array.from({ length: body.length }, (_, i) => i);
+    assertEquals(acceptsInPieces(body, byteCuts), acceptsInPieces(body, []), text);
+    assertEquals(acceptsInPieces(body, []), parses(body), text);
+  }
+});
+
+Deno.test("JsonChecker splits a UTF-8 sequence across pieces and still refuses a truncated one", () => {
+  const body = bytes('["\u65e5\u{1f600}"]');
+  for (let cut = 1; cut < body.length; cut++) assertTrue(acceptsInPieces(body, [cut]), `${cut}`);
+  assertEquals(acceptsInPieces(new Uint8Array([0x22, 0xe6, 0x97]), [2]), false);
+});
+
+Deno.test("JsonChecker.push() refuses 1 MiB of [ within the first pieces, long before the end", () => {
+  const checker = new JsonChecker(64);
+  const piece = bytes("[".repeat(16));
+  let refusedAt = -1;
+  for (let sent = 0; sent < MiB && refusedAt < 0; sent += piece.length) {
+    try {
+      checker.push(piece);
+    } catch (error) {
+      assertEquals((error as HttpError).status, 400);
+      refusedAt = sent + piece.length;
+    }
+  }
+  assertEquals(refusedAt, 80, "refused in the piece that holds the 65th bracket");
+});
+
+/** A random document of JSON-ish tokens, valid or not. */
+function randomText(random: () => number): string {
+  const tokens = [
+    "[",
+    "]",
+    "{",
+    "}",
+    ",",
+    ":",
+    " ",
+    '"',
+    '"a"',
+    "\\",
+    "\\u",
+    "00e9",
+    "0",
+    "1",
+    "-",
+    ".",
+    "e",
+    "E",
+    "+",
+    "true",
+    "fals",
+    "null",
+    "\u00e9",
+    "\n",
+    "\u0001",
+    "12",
+    '"k":',
+    "[1,2]",
+    "{}",
+  ];
+  const count = 1 + Math.floor(random() * 12);
+  return Array.from({ length: count }, () => tokens[Math.floor(random() * tokens.length)]).join("");
+}
+
+Deno.test("JsonChecker agrees with JSON.parse on random token soup split at random", () => {
+  const random = prng(16);
+  let valid = 0;
+  for (let round = 0; round < 20_000; round++) {
+    const body = bytes(randomText(random));
+    const cuts = [Math.floor(random() * body.length), Math.floor(random() * body.length)];
+    const expected = parses(body);
+    if (expected) valid++;
+    assertEquals(acceptsInPieces(body, cuts.sort((a, b) => a - b), 1000), expected, `${body}`);
+  }
+  assertTrue(valid > 200, `too few valid samples: ${valid}`);
+});
+
+/** A random JSON value, a few levels deep. */
+function randomValue(random: () => number, depth = 0): unknown {
+  const pick = Math.floor(random() * (depth > 3 ? 4 : 6));
+  if (pick === 0) return Math.floor((random() - 0.5) * 1e6) / (random() < 0.5 ? 1 : 1000);
+  if (pick === 1) return ["", 'a"b', "\\", "\u00e9\n", "\u0000\u{1f600}"][Math.floor(random() * 5)];
+  if (pick === 2) return [true, false, null][Math.floor(random() * 3)];
+  if (pick === 3) return random() * 1e-9;
+  const items = Array.from(
+    { length: Math.floor(random() * 4) },
+    () => randomValue(random, depth + 1),
+  );
+  return pick === 4 ? items : Object.fromEntries(items.map((item, i) => [`k${i}`, item]));
+}
+
+Deno.test("JsonChecker agrees with JSON.parse on real documents with one byte changed", () => {
+  const random = prng(64);
+  for (let round = 0; round < 5_000; round++) {
+    const body = bytes(JSON.stringify(randomValue(random), null, round % 2 ? 1 : undefined));
+    if (round % 4 !== 0) body[Math.floor(random() * body.length)] = Math.floor(random() * 256);
+    const cut = Math.floor(random() * body.length);
+    assertEquals(acceptsInPieces(body, [cut]), parses(body), new TextDecoder().decode(body));
+  }
 });

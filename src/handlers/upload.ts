@@ -1,17 +1,18 @@
 /**
- * POST /upload (SPEC §4): content type, body, JSON validation, atomic storage,
+ * POST /upload (SPEC §4): content type, a share of the in-flight budget, the
+ * body streamed to disk with its JSON checked as it arrives, atomic storage,
  * and the 201 answer.
  * @module
  */
 
 import { HttpError } from "../http/http_error.ts";
-import { fieldValue, fieldValues } from "../http/request.ts";
+import { fieldValue, fieldValues, type Request } from "../http/request.ts";
 import type { HttpResponse } from "../http/response.ts";
 import type { BearerAuth } from "../guard/upload_auth.ts";
 import type { Exchange } from "./app.ts";
-import { validateJson } from "./json_check.ts";
+import { JsonChecker } from "./json_check.ts";
 import type { UploadQuota } from "./upload_quota.ts";
-import type { UploadStore } from "./upload_store.ts";
+import type { Received, UploadStore } from "./upload_store.ts";
 
 /** Options of {@linkcode handleUpload}. */
 export interface UploadOptions {
@@ -21,7 +22,22 @@ export interface UploadOptions {
   auth: BearerAuth | null;
   /** Deepest JSON nesting accepted. */
   maxDepth: number;
+  /**
+   * Bytes of upload bodies being received at once (`--upload-inflight`, per
+   * worker): each upload holds its declared length, or `maxBody` when chunked,
+   * from its head to its end (all of it, if more). A budget of the same kind
+   * as the quota.
+   */
+  inflight: UploadQuota;
+  /** The body limit: what a chunked body may grow to. */
+  maxBody: number;
 }
+
+/**
+ * Seconds a client is told to wait when the in-flight budget is spent: a share
+ * comes free as soon as any upload in flight ends, unlike a connection slot.
+ */
+const BUSY_RETRY_AFTER = "1";
 
 const JSON_TYPE = /^application\/json[ \t]*(;[ \t]*charset[ \t]*=[ \t]*("utf-8"|utf-8)[ \t]*)?$/i;
 const encoder = new TextEncoder();
@@ -46,7 +62,9 @@ export function isJsonContentType(value: string | undefined): boolean {
  * @example
  * ```ts ignore
  * import { handleUpload } from "./upload.ts";
- * const response = await handleUpload(exchange, { store, quota, auth: null, maxDepth: 64 });
+ * const response = await handleUpload(exchange, {
+ *   store, quota, auth: null, maxDepth: 64, inflight, maxBody: 1048576,
+ * });
  * ```
  */
 export async function handleUpload(
@@ -60,19 +78,18 @@ export async function handleUpload(
     throw new HttpError(415, "Content-Type must be application/json", { reason: "type" });
   }
   if (request.body.kind === "none") throw new HttpError(400, "Empty body");
-  await exchange.sendContinue();
-  const bytes = await body.readAll();
-  validateJson(bytes, options.maxDepth);
-  if (!options.quota.reserve(bytes.length)) {
-    throw new HttpError(507, "Upload quota exhausted");
-  }
-  let name: string;
+  const share = _inflightShare(request, options);
   try {
-    name = await options.store.save(bytes);
-  } catch (error) {
-    options.quota.release(bytes.length);
-    throw error;
+    await exchange.sendContinue();
+    const received = await options.store.receive(body, new JsonChecker(options.maxDepth));
+    return _created(await _store(received, options));
+  } finally {
+    options.inflight.release(share);
   }
+}
+
+/** The 201 answer for a stored upload. */
+function _created(name: string): HttpResponse {
   const filepath = `/uploads/${name}`;
   return {
     status: 201,
@@ -81,4 +98,38 @@ export async function handleUpload(
       JSON.stringify({ status: "success", message: "File created successfully", filepath }),
     ),
   };
+}
+
+/**
+ * Takes the request's share of the in-flight budget, or refuses it with 503
+ * and closes. A body larger than the whole budget takes all of it: it is
+ * received alone.
+ */
+function _inflightShare(request: Request, options: UploadOptions): number {
+  const claim = request.body.kind === "length" ? request.body.length : options.maxBody;
+  const share = Math.min(claim, options.inflight.limit);
+  if (!options.inflight.reserve(share)) {
+    // Closed, not drained: under a flood of uploads, reading bodies only to
+    // drop them would cost the time that the ones in flight and every other
+    // client need.
+    throw new HttpError(503, "Too many uploads in progress", {
+      close: true,
+      headers: [["Retry-After", BUSY_RETRY_AFTER]],
+    });
+  }
+  return share;
+}
+
+/** Publishes a received body within the quota (507 beyond it, and the temporary goes). */
+async function _store(received: Received, options: UploadOptions): Promise<string> {
+  if (!options.quota.reserve(received.size)) {
+    await options.store.discard(received);
+    throw new HttpError(507, "Upload quota exhausted");
+  }
+  try {
+    return await options.store.publish(received);
+  } catch (error) {
+    options.quota.release(received.size);
+    throw error;
+  }
 }

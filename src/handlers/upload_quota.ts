@@ -42,6 +42,11 @@ export class UploadQuota {
     return new UploadQuota(buffer, limit);
   }
 
+  /** Bytes in all. */
+  get limit(): number {
+    return Number(this.#limit);
+  }
+
   /** Bytes in use. */
   get used(): number {
     return Number(Atomics.load(this.#used, 0));

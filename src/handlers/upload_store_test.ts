@@ -1,6 +1,9 @@
 import { join } from "node:path";
 import { assertEquals, assertRejects, assertTrue } from "../../tests/_assert.ts";
-import { STALE_TEMP_MS, UploadStore } from "./upload_store.ts";
+import { prng } from "../../tests/_prng.ts";
+import { HttpError } from "../http/http_error.ts";
+import { JsonChecker } from "./json_check.ts";
+import { type BodyPieces, STALE_TEMP_MS, UploadStore } from "./upload_store.ts";
 
 const NAME = /^upload_(\d{4})(\d{2})(\d{2})_(\d{2})(\d{2})(\d{2})_[0-9a-f]{12}\.json$/;
 const encoder = new TextEncoder();
@@ -144,5 +147,112 @@ Deno.test("UploadStore.removeStaleTemps() leaves a directory named like a tempor
     await Deno.utime(path, old, old);
     assertEquals(await new UploadStore(dir).removeStaleTemps(), 0);
     assertEquals(await names(dir), [".upload-abc.tmp"]);
+  });
+});
+
+/** Size of the one `.upload-*.tmp` in `dir` (0 when there is none). */
+async function tempSize(dir: string): Promise<number> {
+  for (const name of await names(dir)) {
+    if (/^\.upload-[0-9a-f]+\.tmp$/.test(name)) return (await Deno.stat(join(dir, name))).size;
+  }
+  return 0;
+}
+
+/**
+ * `body` in the given pieces, each handed out in a buffer that the next call
+ * overwrites (as a connection's read buffer is); before each piece, `onNext`
+ * learns how many bytes were handed out so far. After the pieces, `end`.
+ */
+function piecesOf(
+  body: Uint8Array,
+  sizes: number[],
+  onNext: (sent: number) => Promise<void>,
+  end: () => Uint8Array | null = () => null,
+): BodyPieces {
+  const buffer = new Uint8Array(Math.max(...sizes));
+  let sent = 0;
+  let index = 0;
+  return {
+    async next() {
+      await onNext(sent);
+      if (index === sizes.length) return end();
+      const size = sizes[index++];
+      buffer.set(body.subarray(sent, sent + size));
+      sent += size;
+      return buffer.subarray(0, size);
+    },
+  };
+}
+
+/** Piece sizes from 1 byte to 40 KiB that add up to `total`. */
+function randomSizes(total: number, seed: number): number[] {
+  const random = prng(seed);
+  const sizes: number[] = [];
+  for (let left = total; left > 0;) {
+    const size = Math.min(left, random() < 0.5 ? 1 + Math.floor(random() * 600) : 40 * 1024);
+    sizes.push(size);
+    left -= size;
+  }
+  return sizes;
+}
+
+Deno.test("UploadStore.receive() writes a body as its pieces come, holding back at most 16 KiB", async () => {
+  await withDir(async (dir) => {
+    const store = new UploadStore(dir);
+    const body = encoder.encode(JSON.stringify({ data: "z".repeat(1024 * 1024 - 20) }));
+    let held = 0;
+    const pieces = piecesOf(body, randomSizes(body.length, 7), async (sent) => {
+      held = Math.max(held, sent - await tempSize(dir));
+    });
+    const received = await store.receive(pieces, new JsonChecker(64));
+    assertTrue(held <= 16 * 1024, `held back ${held} bytes`);
+    assertEquals(received.size, body.length);
+    const name = await store.publish(received);
+    assertEquals(await Deno.readFile(join(dir, name)), body, "the bytes stored are those received");
+    assertEquals(await names(dir), [name]);
+  });
+});
+
+Deno.test("UploadStore.receive() removes its temporary when the body is cut short", async () => {
+  await withDir(async (dir) => {
+    const body = encoder.encode(`"${"c".repeat(200_000)}"`);
+    let sawTemp = false;
+    const pieces = piecesOf(body, randomSizes(100_000, 8), async () => {
+      sawTemp ||= (await tempSize(dir)) > 0;
+    }, () => {
+      throw new HttpError(400, "Request body ended early", { close: true });
+    });
+    const error = await assertRejects(() => new UploadStore(dir).receive(pieces));
+    assertEquals((error as HttpError).message, "Request body ended early");
+    assertTrue(sawTemp, "the body was on its way to disk");
+    assertEquals(await names(dir), []);
+  });
+});
+
+Deno.test("UploadStore.receive() removes its temporary when the check refuses the body mid-way", async () => {
+  await withDir(async (dir) => {
+    const body = encoder.encode(`[${"1,".repeat(100_000)}}`);
+    let sawTemp = false;
+    const pieces = piecesOf(body, randomSizes(body.length, 9), async () => {
+      sawTemp ||= (await tempSize(dir)) > 0;
+    });
+    const error = await assertRejects(() =>
+      new UploadStore(dir).receive(pieces, new JsonChecker(64))
+    );
+    assertEquals((error as HttpError).status, 400);
+    assertTrue(sawTemp, "the body was on its way to disk");
+    assertEquals(await names(dir), []);
+  });
+});
+
+Deno.test("UploadStore.discard() removes a received body, which publish() would have shown", async () => {
+  await withDir(async (dir) => {
+    const store = new UploadStore(dir);
+    const received = await store.receive(
+      piecesOf(encoder.encode("[1]"), [3], () => Promise.resolve()),
+    );
+    assertEquals((await names(dir)).length, 1);
+    await store.discard(received);
+    assertEquals(await names(dir), []);
   });
 });
