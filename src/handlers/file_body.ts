@@ -78,7 +78,7 @@ export function gzipStream(file: Deno.FsFile, size: number, done = () => {}): Bo
           // once its write resolves. A copy per piece left up to 40 MiB of buffers
           // for the collector to find while a large file was compressed.
           for await (const piece of _readRange(file, buffer, 0, size)) {
-            await writer.write(piece);
+            await writer.write(piece as Uint8Array<ArrayBuffer>);
           }
           await writer.close();
         } catch (error) {
