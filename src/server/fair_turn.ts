@@ -159,7 +159,7 @@ export function turnMayGoOn(sinceLastTurnMs: number, reading: number, working: n
 }
 
 /** How long a connection waits at least, as with its own `setTimeout(…, 0)`. */
-const TURN_MS = 1;
+export const TURN_MS = 1;
 
 /** Who waits for a turn, in the order they asked (so by due time). */
 const _waiting: { resume: () => void; due: number; ticket: TurnTicket }[] = [];
