@@ -5,6 +5,7 @@
  * @module
  */
 
+import net from "node:net";
 import { join } from "node:path";
 import { fileURLToPath as fromFileUrl } from "node:url";
 
@@ -442,4 +443,22 @@ export function denortUnavailable(): string | null {
   } catch {
     return `no denort runtime: set DENORT_BIN, or let Deno cache ${zip}`;
   }
+}
+
+/**
+ * Sends `request` from `localAddress` (any of 127.0.0.0/8) and returns
+ * everything until the server closes (5 s at most).
+ */
+export function fromAddress(port: number, localAddress: string, request: string): Promise<string> {
+  return new Promise((resolve) => {
+    let text = "";
+    const socket = net.connect(
+      { host: "127.0.0.1", port, localAddress },
+      () => socket.write(request),
+    );
+    socket.setTimeout(5000, () => socket.destroy());
+    socket.on("data", (chunk) => text += chunk.toString("latin1"));
+    socket.on("close", () => resolve(text));
+    socket.on("error", () => {});
+  });
 }

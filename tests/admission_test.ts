@@ -1,25 +1,9 @@
 // Admission control over real sockets (SPEC §6): rate limit, bans, connection
 // caps with the wait queue, many source addresses, trusted proxies.
-import net from "node:net";
 import { assertEquals, assertMatch, assertTrue } from "./_assert.ts";
-import { get, RawClient, roundTrip, startBastion } from "./_harness.ts";
+import { fromAddress, get, RawClient, roundTrip, startBastion } from "./_harness.ts";
 
 const TRAVERSAL = "GET /../etc/passwd HTTP/1.1\r\nHost: localhost\r\n\r\n";
-
-/** Sends `request` from `localAddress` and returns everything until the server closes. */
-function fromAddress(port: number, localAddress: string, request: string): Promise<string> {
-  return new Promise((resolve) => {
-    let text = "";
-    const socket = net.connect(
-      { host: "127.0.0.1", port, localAddress },
-      () => socket.write(request),
-    );
-    socket.setTimeout(5000, () => socket.destroy());
-    socket.on("data", (chunk) => text += chunk.toString("latin1"));
-    socket.on("close", () => resolve(text));
-    socket.on("error", () => {});
-  });
-}
 
 function status(text: string): number {
   return Number(/^HTTP\/1\.1 (\d{3})/.exec(text)?.[1] ?? 0);

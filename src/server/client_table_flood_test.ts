@@ -1,9 +1,8 @@
 // A client table filled with bans, over real sockets, in a server started in
 // this process with a table of 32 slots (one probe window), so that a few
 // dozen source addresses in 127.0.0.0/8 fill it as 17 000 fill the default.
-import net from "node:net";
 import { assertEquals, assertTrue } from "../../tests/_assert.ts";
-import { makeRoot } from "../../tests/_harness.ts";
+import { fromAddress, makeRoot } from "../../tests/_harness.ts";
 import { parseCommand } from "../config.ts";
 import { UploadQuota } from "../handlers/upload_quota.ts";
 import { Logger } from "../log.ts";
@@ -13,21 +12,6 @@ import { Metrics } from "./metrics.ts";
 import { startServer } from "./server.ts";
 
 const SLOTS = 32;
-
-/** Sends `request` from `localAddress`; everything until the server closes (5 s at most). */
-function _exchange(port: number, localAddress: string, request: string): Promise<string> {
-  return new Promise((resolve) => {
-    let text = "";
-    const socket = net.connect(
-      { host: "127.0.0.1", port, localAddress },
-      () => socket.write(request),
-    );
-    socket.setTimeout(5000, () => socket.destroy());
-    socket.on("data", (chunk) => text += chunk.toString("latin1"));
-    socket.on("close", () => resolve(text));
-    socket.on("error", () => {});
-  });
-}
 
 Deno.test("a client table full of bans still rate-limits new addresses", async () => {
   const { root } = await makeRoot({ copyResources: false, files: { "a.txt": "a" } });
@@ -54,11 +38,11 @@ Deno.test("a client table full of bans still rate-limits new addresses", async (
   try {
     // One traversal bans each address: more bans than slots.
     for (let i = 1; i <= SLOTS + 8; i++) {
-      assertTrue((await _exchange(port, `127.0.9.${i}`, traversal)).startsWith("HTTP/1.1 403"));
+      assertTrue((await fromAddress(port, `127.0.9.${i}`, traversal)).startsWith("HTTP/1.1 403"));
     }
     assertEquals(clients.size, SLOTS);
     for (let i = 1; i <= 3; i++) {
-      const text = await _exchange(port, `127.0.10.${i}`, get.repeat(5) + traversal);
+      const text = await fromAddress(port, `127.0.10.${i}`, get.repeat(5) + traversal);
       assertEquals(text.match(/HTTP\/1\.1 200 /g)?.length, 3, `127.0.10.${i}: the burst`);
       assertEquals(text.match(/HTTP\/1\.1 429 /g)?.length, 3, `127.0.10.${i}: then 429`);
     }
