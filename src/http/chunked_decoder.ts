@@ -8,6 +8,7 @@
  */
 
 import { foldFieldName } from "./field_names.ts";
+import { TCHAR } from "./head_parser.ts";
 import { badRequest, HttpError } from "./http_error.ts";
 
 /** Limits of {@linkcode ChunkedDecoder}. */
@@ -66,13 +67,6 @@ const SEMICOLON = 59;
 const EQUALS = 61;
 const QUOTE = 34;
 const BACKSLASH = 92;
-/** tchar of RFC 9110 §5.6.2, by byte. */
-const TCHAR = new Uint8Array(256);
-for (
-  const char of "!#$%&'*+-.^_`|~0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
-) {
-  TCHAR[char.charCodeAt(0)] = 1;
-}
 /**
  * Trailer fields that would frame or route the message if a proxy merged
  * them into the head (SPEC §2), compared after {@linkcode foldFieldName}.
@@ -230,16 +224,12 @@ export class ChunkedDecoder {
         return this.#afterExtensionWord(byte, space ? State.ExtTrailingSpace : null, false);
       case State.ExtQuoted:
         // qdtext: HTAB, SP, VCHAR but `"` and `\`, obs-text; a CR or LF leaves it unterminated.
+        if (_isControl(byte)) throw badRequest("Unterminated quoted chunk extension");
         if (byte === QUOTE) this.#state = State.ExtAfterValue;
         else if (byte === BACKSLASH) this.#state = State.ExtQuotedPair;
-        else if ((byte < SP && byte !== HTAB) || byte === 127) {
-          throw badRequest("Unterminated quoted chunk extension");
-        }
         return;
       case State.ExtQuotedPair:
-        if ((byte < SP && byte !== HTAB) || byte === 127) {
-          throw badRequest("Unterminated quoted chunk extension");
-        }
+        if (_isControl(byte)) throw badRequest("Unterminated quoted chunk extension");
         this.#state = State.ExtQuoted;
         return;
       case State.ExtAfterValue:
@@ -324,6 +314,11 @@ export class ChunkedDecoder {
     this.#trailerName = "";
     this.#state = State.TrailerLine;
   }
+}
+
+/** A control character other than HTAB: nothing a quoted string may hold. */
+function _isControl(byte: number): boolean {
+  return (byte < SP && byte !== HTAB) || byte === 127;
 }
 
 function _hexValue(byte: number): number {

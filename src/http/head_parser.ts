@@ -22,12 +22,8 @@ const HTAB = 9;
 const COLON = 58;
 const DEL = 127;
 
-/** tchar (RFC 9110 §5.6.2) as a lookup table. */
-const TCHAR = new Uint8Array(128);
-for (const char of "!#$%&'*+-.^_`|~") TCHAR[char.charCodeAt(0)] = 1;
-for (let c = 48; c <= 57; c++) TCHAR[c] = 1;
-for (let c = 65; c <= 90; c++) TCHAR[c] = 1;
-for (let c = 97; c <= 122; c++) TCHAR[c] = 1;
+/** tchar (RFC 9110 §5.6.2) as a lookup table by byte: 1 for a token character. */
+export const TCHAR: Readonly<Uint8Array> = _tcharTable();
 
 /**
  * Parses `buf[start, end)`, where `end` is the length the scanner returned
@@ -177,4 +173,13 @@ function _latin1(buf: Uint8Array, start: number, end: number): string {
     );
   }
   return text;
+}
+
+function _tcharTable(): Uint8Array {
+  const table = new Uint8Array(256);
+  for (const char of "!#$%&'*+-.^_`|~") table[char.charCodeAt(0)] = 1;
+  for (let c = 48; c <= 57; c++) table[c] = 1;
+  for (let c = 65; c <= 90; c++) table[c] = 1;
+  for (let c = 97; c <= 122; c++) table[c] = 1;
+  return table;
 }
