@@ -91,11 +91,24 @@ export function workerModules(main: string): string[] {
  */
 export function permissionFlags(plan: PermissionPlan, cwd: string): string[] {
   const flags = ["--allow-net"];
-  const listed = (paths: string[]) => [...new Set(paths.map((path) => shownPath(path, cwd)))];
-  if (plan.read.length > 0) flags.push(`--allow-read=${listed(plan.read).join(",")}`);
-  if (plan.write.length > 0) flags.push(`--allow-write=${listed(plan.write).join(",")}`);
+  if (plan.read.length > 0) flags.push(`--allow-read=${pathList(plan.read, cwd)}`);
+  if (plan.write.length > 0) flags.push(`--allow-write=${pathList(plan.write, cwd)}`);
   if (plan.env.length > 0) flags.push(`--allow-env=${plan.env.join(",")}`);
   return flags;
+}
+
+/**
+ * Paths as one `--allow-read=` or `--allow-write=` value: each shown as
+ * {@linkcode shownPath} does, once, comma-separated.
+ *
+ * @example
+ * ```ts
+ * import { pathList } from "./permissions.ts";
+ * pathList(["/srv/www", "/srv/www", "/etc/c.pem"], "/srv"); // "www,/etc/c.pem"
+ * ```
+ */
+export function pathList(paths: readonly string[], cwd: string): string {
+  return [...new Set(paths.map((path) => shownPath(path, cwd)))].join(",");
 }
 
 /**

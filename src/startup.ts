@@ -7,7 +7,13 @@
 
 import type { Config } from "./config.ts";
 import { tokenFromText } from "./guard/upload_auth.ts";
-import { permissionPlan, shownPath, TOKEN_VARIABLE, workerModules } from "./permissions.ts";
+import {
+  pathList,
+  permissionPlan,
+  shownPath,
+  TOKEN_VARIABLE,
+  workerModules,
+} from "./permissions.ts";
 import { storedUploadBytes } from "./handlers/upload_quota.ts";
 import { UploadStore } from "./handlers/upload_store.ts";
 import { formatDuration, formatSize } from "./units.ts";
@@ -85,11 +91,11 @@ function _requireWorkerModules(config: Config, main: string): void {
     Deno.permissions.querySync({ name: "read", path }).state !== "granted"
   );
   if (missing.length === 0) return;
-  const read = permissionPlan(config, { main }).read.map(_shown);
+  const read = pathList(permissionPlan(config, { main }).read, Deno.cwd());
   throw new StartupError(
     `Missing permission: --workers ${config.workers} loads ${
       missing.map(_shown).join(" and ")
-    } in each worker: run with --allow-read=${[...new Set(read)].join(",")}`,
+    } in each worker: run with --allow-read=${read}`,
   );
 }
 
@@ -171,14 +177,13 @@ export function grantedPermissions(config: Config, module: string | null = null)
   const granted = (descriptor: Deno.PermissionDescriptor) =>
     Deno.permissions.querySync(descriptor).state === "granted";
   const plan = permissionPlan(config, { main: module, tokenFromEnv: true });
-  const scoped = { read: plan.read, write: plan.write, env: plan.env } as const;
   for (const name of ["net", "read", "write", "env", "run", "ffi", "sys", "import"] as const) {
     if (granted({ name })) flags.push(`--allow-${name}`);
     else if (name === "read" || name === "write") {
-      const paths = scoped[name].filter((path) => granted({ name, path }));
-      if (paths.length > 0) flags.push(`--allow-${name}=${[...new Set(paths.map(_shown))]}`);
+      const paths = plan[name].filter((path) => granted({ name, path }));
+      if (paths.length > 0) flags.push(`--allow-${name}=${pathList(paths, Deno.cwd())}`);
     } else if (name === "env") {
-      const names = scoped.env.filter((variable) => granted({ name, variable }));
+      const names = plan.env.filter((variable) => granted({ name, variable }));
       if (names.length > 0) flags.push(`--allow-env=${names}`);
     }
   }
