@@ -9,6 +9,8 @@
  * @module
  */
 
+import { clientKey } from "./client_key.ts";
+
 /** What shedding needs of a connection. */
 export interface Sheddable {
   /** True while it holds no request in progress, or a body that trickles in. */
@@ -55,32 +57,36 @@ export function shedIdle(
 }
 
 /**
- * Open connections per address, kept as they open and close (one worker's).
+ * Open connections per client, kept as they open and close (one worker's).
+ * A client is what the client table counts ({@linkcode clientKey}): an IPv6
+ * client per /64, so that its many addresses do not each look like a lone one.
  *
  * @example
  * ```ts
  * import { PeerCounts } from "./shedding.ts";
  * const counts = new PeerCounts();
- * counts.add("192.0.2.7");
- * counts.held("192.0.2.7"); // 1
+ * counts.add("2001:db8::7");
+ * counts.held("2001:db8::9"); // 1: the same /64
  * ```
  */
 export class PeerCounts {
   #counts = new Map<string, number>();
 
   add(peer: string): void {
-    this.#counts.set(peer, (this.#counts.get(peer) ?? 0) + 1);
+    const key = clientKey(peer);
+    this.#counts.set(key, (this.#counts.get(key) ?? 0) + 1);
   }
 
   delete(peer: string): void {
-    const count = (this.#counts.get(peer) ?? 0) - 1;
-    if (count > 0) this.#counts.set(peer, count);
-    else this.#counts.delete(peer);
+    const key = clientKey(peer);
+    const count = (this.#counts.get(key) ?? 0) - 1;
+    if (count > 0) this.#counts.set(key, count);
+    else this.#counts.delete(key);
   }
 
-  /** Connections `peer` holds. */
+  /** Connections the client `peer` belongs to holds. */
   held(peer: string): number {
-    return this.#counts.get(peer) ?? 0;
+    return this.#counts.get(clientKey(peer)) ?? 0;
   }
 }
 

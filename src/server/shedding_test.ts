@@ -55,6 +55,17 @@ Deno.test("PeerCounts forgets an address with no connection left", () => {
   assertEquals(counts.held("a"), 0);
 });
 
+Deno.test("PeerCounts counts an IPv6 client per /64 and an IPv4-mapped one as IPv4", () => {
+  const counts = new PeerCounts();
+  for (let i = 1; i <= 9; i++) counts.add(`2001:db8:1:2::${i}`);
+  assertEquals(counts.held("2001:db8:1:2::ffff"), 9, "one crowding client, not nine lone ones");
+  assertEquals(counts.held("2001:db8:1:3::1"), 0, "another /64 is another client");
+  counts.add("::ffff:192.0.2.7");
+  assertEquals(counts.held("192.0.2.7"), 1);
+  counts.delete("2001:db8:1:2::1");
+  assertEquals(counts.held("2001:db8:1:2::5"), 8);
+});
+
 Deno.test("isOutOfFiles() knows EMFILE and ENFILE, nothing else", () => {
   assertEquals(isOutOfFiles(new Error("Too many open files (os error 24)")), true);
   assertEquals(isOutOfFiles(new Error("Too many open files in system (os error 23)")), true);
