@@ -200,6 +200,54 @@ function _get(port: number): Promise<number | string> {
   });
 }
 
+/** Options of {@linkcode holdConnections}. */
+export interface HoldOptions {
+  /** Connections kept open in all, spread over the addresses. */
+  connections: number;
+  /** Source addresses, 127.0.1.1 on (the probe's 127.0.0.2 is never one). */
+  addresses: number;
+  /** When to stop (`Date.now()` time); every socket is destroyed then. */
+  until: number;
+  /** Sets up each new socket (what it sends); by default it stays silent. */
+  start?: (socket: net.Socket) => void;
+}
+
+/**
+ * Keeps the attacker's connections open until `until`, opening a new one
+ * whenever the server closes one, as a real attacker would; returns how many
+ * were opened in all.
+ */
+export async function holdConnections(port: number, options: HoldOptions): Promise<number> {
+  const perAddress = Math.ceil(options.connections / options.addresses);
+  const counts = await Promise.all(
+    Array.from(
+      { length: options.addresses },
+      (_, i) => _hold(port, `127.0.1.${i + 1}`, perAddress, options),
+    ),
+  );
+  return counts.reduce((sum, count) => sum + count, 0);
+}
+
+async function _hold(port: number, from: string, perAddress: number, options: HoldOptions) {
+  const { until } = options;
+  let open = 0;
+  let opened = 0;
+  while (Date.now() < until) {
+    while (open < perAddress && Date.now() < until) {
+      open++;
+      opened++;
+      const socket = net.connect({ host: "127.0.0.1", port, localAddress: from });
+      socket.on("error", () => {});
+      socket.on("close", () => open--);
+      options.start?.(socket);
+      setTimeout(() => socket.destroy(), until - Date.now());
+      if (opened % 50 === 0) await sleep(5);
+    }
+    await sleep(200);
+  }
+  return opened;
+}
+
 /** Resident memory of `pid` in KiB (0 once it is gone). */
 export function rssKiB(pid: number): number {
   try {

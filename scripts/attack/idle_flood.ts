@@ -11,14 +11,13 @@
  * @module
  */
 
-import net from "node:net";
 import { parseArgs } from "node:util";
 import {
   describeProbe,
+  holdConnections,
   honestProbe,
   RAISE_FILES,
   raisedLimit,
-  sleep,
   startTarget,
 } from "./_lib.ts";
 
@@ -35,25 +34,6 @@ const CONNECTIONS = Math.min(Number(values.connections), 20_000);
 const ADDRESSES = Math.min(Number(values.addresses), 200);
 const SECONDS = Math.min(Number(values.seconds), 120);
 
-/** Keeps `perAddress` silent connections open from `from` until `until`, reconnecting. */
-async function holdIdle(port: number, from: string, perAddress: number, until: number) {
-  let open = 0;
-  let opened = 0;
-  while (Date.now() < until) {
-    while (open < perAddress && Date.now() < until) {
-      open++;
-      opened++;
-      const socket = net.connect({ host: "127.0.0.1", port, localAddress: from });
-      socket.on("error", () => {});
-      socket.on("close", () => open--);
-      setTimeout(() => socket.destroy(), until - Date.now());
-      if (opened % 50 === 0) await sleep(5);
-    }
-    await sleep(200);
-  }
-  return opened;
-}
-
 await raisedLimit(import.meta.url);
 const target = await startTarget({
   args: ["--log-level", "warn"],
@@ -65,12 +45,11 @@ console.log(
 );
 const probe = honestProbe(target.port);
 const until = Date.now() + SECONDS * 1000;
-const perAddress = Math.ceil(CONNECTIONS / ADDRESSES);
-const attackers = Array.from(
-  { length: ADDRESSES },
-  (_, i) => holdIdle(target.port, `127.0.1.${i + 1}`, perAddress, until),
-);
-const opened = (await Promise.all(attackers)).reduce((sum, count) => sum + count, 0);
+const opened = await holdConnections(target.port, {
+  connections: CONNECTIONS,
+  addresses: ADDRESSES,
+  until,
+});
 const report = await probe.stop();
 const log = target.log();
 await target.stop();

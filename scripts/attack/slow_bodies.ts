@@ -15,10 +15,10 @@ import net from "node:net";
 import { parseArgs } from "node:util";
 import {
   describeProbe,
+  holdConnections,
   honestProbe,
   RAISE_FILES,
   raisedLimit,
-  sleep,
   startTarget,
 } from "./_lib.ts";
 
@@ -38,34 +38,17 @@ const EVERY_MS = Math.max(Number(values["every-ms"]), 100);
 const HEAD = "POST /upload HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n" +
   "Content-Length: 1048576\r\n\r\n";
 
-/** Keeps `perAddress` trickling uploads going from `from` until `until`, reconnecting. */
-async function trickle(port: number, from: string, perAddress: number, until: number) {
-  let open = 0;
-  let opened = 0;
-  let timedOut = 0;
-  while (Date.now() < until) {
-    while (open < perAddress && Date.now() < until) {
-      open++;
-      opened++;
-      const socket = net.connect({ host: "127.0.0.1", port, localAddress: from });
-      const timer = setInterval(() => socket.write("["), EVERY_MS);
-      socket.on("connect", () => socket.write(HEAD + "["));
-      socket.on("data", (chunk) => {
-        if (chunk.toString("latin1").startsWith("HTTP/1.1 408")) timedOut++;
-      });
-      socket.on("error", () => {});
-      socket.on("close", () => {
-        clearInterval(timer);
-        open--;
-      });
-      setTimeout(() => socket.destroy(), until - Date.now());
-      if (opened % 50 === 0) await sleep(5);
-    }
-    await sleep(200);
-  }
-  return { opened, timedOut };
+/** Starts one trickling upload on `socket`; counts the 408s it is answered with. */
+function trickle(socket: net.Socket): void {
+  const timer = setInterval(() => socket.write("["), EVERY_MS);
+  socket.on("connect", () => socket.write(HEAD + "["));
+  socket.on("data", (chunk) => {
+    if (chunk.toString("latin1").startsWith("HTTP/1.1 408")) timedOut++;
+  });
+  socket.on("close", () => clearInterval(timer));
 }
 
+let timedOut = 0;
 await raisedLimit(import.meta.url);
 const target = await startTarget({ args: ["--log-level", "warn"], shell: RAISE_FILES });
 console.log(
@@ -74,16 +57,13 @@ console.log(
 );
 const probe = honestProbe(target.port);
 const until = Date.now() + SECONDS * 1000;
-const perAddress = Math.ceil(CONNECTIONS / ADDRESSES);
-const results = await Promise.all(
-  Array.from(
-    { length: ADDRESSES },
-    (_, i) => trickle(target.port, `127.0.1.${i + 1}`, perAddress, until),
-  ),
-);
+const opened = await holdConnections(target.port, {
+  connections: CONNECTIONS,
+  addresses: ADDRESSES,
+  until,
+  start: trickle,
+});
 const report = await probe.stop();
 await target.stop();
-const opened = results.reduce((sum, result) => sum + result.opened, 0);
-const timedOut = results.reduce((sum, result) => sum + result.timedOut, 0);
 console.log(describeProbe(report));
 console.log(`attacker uploads started ${opened}, answered 408 ${timedOut}`);
