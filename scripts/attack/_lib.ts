@@ -10,6 +10,9 @@ import { join } from "node:path";
 import net from "node:net";
 import { fileURLToPath } from "node:url";
 import { RUNTIME_FLAGS } from "../../src/permissions.ts";
+import type { ProbeReport } from "./probe.ts";
+
+export { PROBE_FROM, type ProbeReport } from "./probe.ts";
 
 /** This checkout; `BASTION_REPO` names another one (a `git worktree` of an older commit). */
 export const REPO = Deno.env.get("BASTION_REPO") ??
@@ -17,9 +20,6 @@ export const REPO = Deno.env.get("BASTION_REPO") ??
 
 /** A shell prefix raising the open-files limit as far as it may go. */
 export const RAISE_FILES = 'ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)";';
-
-/** The honest client's own address: per-address limits hit the attacker, not it. */
-export const PROBE_FROM = "127.0.0.2";
 
 /** A running bastion. */
 export interface Target {
@@ -116,19 +116,10 @@ export async function startTarget(options: TargetOptions = {}): Promise<Target> 
   };
 }
 
-/** What the honest client saw. */
-export interface ProbeReport {
-  sent: number;
-  /** 200 within 1 s. */
-  served: number;
-  /** Latencies of every probe, ms (a failed one counts as its time to fail). */
-  latencies: number[];
-  /** Statuses other than 200, and failures, with counts. */
-  other: Record<string, number>;
-}
-
 /**
- * Sends `GET /` from {@linkcode PROBE_FROM} every 500 ms until `stop()`.
+ * Starts the honest client ({@linkcode PROBE_FROM}, `GET /` every 500 ms) in a
+ * process of its own (`probe.ts`), so that the attacker's busy event loop is
+ * not counted as the server's latency.
  *
  * @example
  * ```ts ignore
@@ -138,28 +129,17 @@ export interface ProbeReport {
  * ```
  */
 export function honestProbe(port: number): { stop(): Promise<ProbeReport> } {
-  const report: ProbeReport = { sent: 0, served: 0, latencies: [], other: {} };
-  const pending = new Set<Promise<void>>();
-  const timer = setInterval(() => {
-    report.sent++;
-    const started = performance.now();
-    const probe = _get(port).then((status) => {
-      const ms = performance.now() - started;
-      report.latencies.push(ms);
-      if (status === 200 && ms <= 1000) report.served++;
-      else {
-        const key = status === 200 ? "200 late" : String(status);
-        report.other[key] = (report.other[key] ?? 0) + 1;
-      }
-    });
-    pending.add(probe);
-    probe.finally(() => pending.delete(probe));
-  }, 500);
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["run", "--allow-net", fileURLToPath(new URL("probe.ts", import.meta.url)), String(port)],
+    stdin: "piped",
+    stdout: "piped",
+    stderr: "inherit",
+  }).spawn();
   return {
     async stop() {
-      clearInterval(timer);
-      await Promise.all(pending);
-      return report;
+      await child.stdin.close();
+      const { stdout } = await child.output();
+      return JSON.parse(new TextDecoder().decode(stdout)) as ProbeReport;
     },
   };
 }
@@ -174,30 +154,6 @@ export function describeProbe(report: ProbeReport): string {
   return `honest probe served ${report.served}/${report.sent} (${share.toFixed(0)} %), ` +
     `p50 ${median.toFixed(0)} ms, max ${worst.toFixed(0)} ms` +
     (other.length > 0 ? `; ${other.join(", ")}` : "");
-}
-
-/** GET / from the probe address; the status, or a word for what failed (5 s at most). */
-function _get(port: number): Promise<number | string> {
-  return new Promise((resolve) => {
-    const socket = net.connect({ host: "127.0.0.1", port, localAddress: PROBE_FROM });
-    let text = "";
-    const done = (result: number | string) => {
-      clearTimeout(timer);
-      socket.destroy();
-      resolve(result);
-    };
-    const timer = setTimeout(() => done("no answer in 5 s"), 5000);
-    socket.on("connect", () => {
-      socket.write("GET / HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n");
-    });
-    socket.on("data", (chunk) => {
-      text += chunk.toString("latin1");
-      const status = /^HTTP\/1\.1 (\d{3})/.exec(text);
-      if (status) done(Number(status[1]));
-    });
-    socket.on("error", (error: Error & { code?: string }) => done(error.code ?? "error"));
-    socket.on("close", () => done("closed"));
-  });
 }
 
 /** Options of {@linkcode holdConnections}. */
