@@ -6,7 +6,7 @@
  */
 
 import type { Config } from "../config.ts";
-import type { BodyReader } from "../http/body_reader.ts";
+import type { Exchange, Handler } from "../http/handler.ts";
 import { HttpError } from "../http/http_error.ts";
 import { fieldValues, type Request } from "../http/request.ts";
 import type { HttpResponse } from "../http/response.ts";
@@ -21,18 +21,6 @@ import { healthz, metrics, type Observed } from "./health.ts";
 import { handleUpload, type UploadOptions } from "./upload.ts";
 import { UploadQuota } from "./upload_quota.ts";
 import { UploadStore } from "./upload_store.ts";
-
-/** The request-scoped things a handler may use. */
-export interface Exchange {
-  request: Request;
-  /** The client's address (socket peer, or the forwarded one behind a trusted proxy). */
-  client: string;
-  /** The address the client connected to, as a Host names it (`[…]` for IPv6): an allowed host. */
-  local: string | null;
-  body: BodyReader;
-  /** Sends `100 Continue` if the client asked for it; call just before reading the body. */
-  sendContinue(): Promise<void>;
-}
 
 /**
  * Files larger than this are streamed from disk every time, never kept in
@@ -78,7 +66,7 @@ export interface AppOptions {
  * }
  * ```
  */
-export class App {
+export class App implements Handler {
   #hosts: HostAllowList;
   #files: StaticFiles;
   /** `null` when read-only: then `/upload` is a path like any other. */
@@ -114,14 +102,9 @@ export class App {
     this.#observed = options.observed;
   }
 
-  /** Whether error responses to a request for `target` are JSON (every request to `/upload`). */
-  static wantsJson(target: string): boolean {
-    const path = target.replace(/^https?:\/\/[^/?#]*/i, "").split("?")[0];
-    try {
-      return path.startsWith("/") && _isUpload(decodePath(path));
-    } catch {
-      return false;
-    }
+  /** JSON for every request to `/upload`, else plain text; never a stack trace or a path. */
+  errorResponse(error: HttpError, target: string | null): HttpResponse {
+    return error.toResponse(target !== null && _wantsJson(target));
   }
 
   /** Answers one request; throws {@linkcode HttpError} for refusals. */
@@ -203,6 +186,16 @@ function _endpoint(path: SafePath): "healthz" | "metrics" | null {
   if (path.segments.length !== 1 || path.trailingSlash) return null;
   const [name] = path.segments;
   return name === "healthz" || name === "metrics" ? name : null;
+}
+
+/** Whether error responses to a request for `target` are JSON (every request to `/upload`). */
+function _wantsJson(target: string): boolean {
+  const path = target.replace(/^https?:\/\/[^/?#]*/i, "").split("?")[0];
+  try {
+    return path.startsWith("/") && _isUpload(decodePath(path));
+  } catch {
+    return false;
+  }
 }
 
 function _isUpload(path: SafePath): boolean {

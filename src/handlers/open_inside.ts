@@ -16,6 +16,7 @@
 
 import { HttpError } from "../http/http_error.ts";
 import { insideRoot } from "../guard/path_safety.ts";
+import { fileError } from "./file_errors.ts";
 
 /** A file's identity: its device and inode. */
 export interface FileId {
@@ -83,8 +84,8 @@ export async function openInside(file: FileOnDisk): Promise<Deno.FsFile> {
   let opened: Deno.FsFile;
   try {
     opened = await Deno.open(file.path, { read: true });
-  } catch {
-    throw new HttpError(404, "Not found");
+  } catch (error) {
+    throw fileError(error);
   }
   try {
     await _prove(opened, file);

@@ -12,6 +12,7 @@ import { type ContentTypes, type ServedType, UPLOAD_TYPE } from "./content_types
 import { directoryListing, listDirectory } from "./dir_listing.ts";
 import { type Coding, CompressionBudget } from "./encoding.ts";
 import { FileCache, type ResolvedFile, type Sibling } from "./file_cache.ts";
+import { fileError } from "./file_errors.ts";
 import { fileResponse } from "./file_response.ts";
 import { fileETag } from "./conditional.ts";
 import { FileChangedError, fileId, readInside } from "./open_inside.ts";
@@ -126,7 +127,7 @@ export class StaticFiles {
   async #serveUpload(name: string, request: FileRequest, key: string): Promise<HttpResponse> {
     this.#realUploadDir ??= Deno.realPath(this.#uploadDir!).catch((error) => {
       this.#realUploadDir = null;
-      throw _fsError(error);
+      throw fileError(error);
     });
     const dir = await this.#realUploadDir;
     const path = await this.#resolve(join(dir, name), dir);
@@ -220,7 +221,7 @@ export class StaticFiles {
     try {
       real = await Deno.realPath(path);
     } catch (error) {
-      throw _fsError(error);
+      throw fileError(error);
     }
     if (!insideRoot(root, real)) {
       throw new HttpError(403, "Path leaves the web root", { reason: "traversal" });
@@ -267,7 +268,7 @@ async function _stat(path: string): Promise<Deno.FileInfo> {
   try {
     return await Deno.stat(path);
   } catch (error) {
-    throw _fsError(error);
+    throw fileError(error);
   }
 }
 
@@ -289,23 +290,6 @@ async function _siblings(
 function _memo<T>(make: () => T): () => T {
   let value: T | undefined;
   return () => value ??= make();
-}
-
-function _fsError(error: unknown): HttpError {
-  if (
-    error instanceof Deno.errors.NotCapable || error instanceof Deno.errors.PermissionDenied ||
-    error instanceof Deno.errors.FilesystemLoop
-  ) {
-    return new HttpError(403, "Forbidden");
-  }
-  if (
-    error instanceof Deno.errors.NotFound || error instanceof Deno.errors.NotADirectory ||
-    error instanceof Deno.errors.IsADirectory ||
-    (error as { code?: string }).code === "ENAMETOOLONG"
-  ) {
-    return _notFound();
-  }
-  throw error;
 }
 
 function _notFound(): HttpError {

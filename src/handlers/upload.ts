@@ -5,11 +5,11 @@
  * @module
  */
 
+import type { Exchange } from "../http/handler.ts";
 import { HttpError } from "../http/http_error.ts";
 import { fieldValue, fieldValues, type Request } from "../http/request.ts";
 import type { HttpResponse } from "../http/response.ts";
 import type { BearerAuth } from "../guard/upload_auth.ts";
-import type { Exchange } from "./app.ts";
 import { JsonChecker } from "./json_check.ts";
 import type { UploadQuota } from "./upload_quota.ts";
 import type { Received, UploadStore } from "./upload_store.ts";

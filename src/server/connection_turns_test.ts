@@ -7,14 +7,17 @@ import { UploadQuota } from "../handlers/upload_quota.ts";
 import { Logger } from "../log.ts";
 import { prepare } from "../startup.ts";
 import { ClientTable } from "./client_table.ts";
-import { FAIR_TURN_ABOVE, turnCounts } from "./fair_turn.ts";
+import { FAIR_TURN_ABOVE, FairTurns } from "./fair_turn.ts";
 import { Metrics } from "./metrics.ts";
 import { type RunningServer, startServer } from "./server.ts";
 
 const OPEN = FAIR_TURN_ABOVE + 12;
 
-/** A server in this process on `root`, bound to 127.0.0.1, with `flags` besides; it logs nowhere. */
-async function _server(root: string, flags: string[]): Promise<RunningServer> {
+/**
+ * A server in this process on `root`, bound to 127.0.0.1, with `flags` besides
+ * and the given turns; it logs nowhere.
+ */
+async function _server(root: string, flags: string[], turns: FairTurns): Promise<RunningServer> {
   const command = parseCommand(["--root", root, "--host", "127.0.0.1", ...flags]);
   if (command.kind !== "run") throw new Error("Unexpected command");
   const { config } = command;
@@ -27,6 +30,7 @@ async function _server(root: string, flags: string[]): Promise<RunningServer> {
       clients: ClientTable.create(4096),
       metrics: Metrics.create(),
     },
+    turns,
   });
 }
 
@@ -55,6 +59,7 @@ async function _twoGets(conn: Deno.Conn, port: number): Promise<string> {
 
 Deno.test("past the threshold, new connections take a turn, work on requests after one, and leave it when closed", async () => {
   const { root } = await makeRoot({ copyResources: false, files: { "a.txt": "a" } });
+  const turns = new FairTurns();
   const server = await _server(root, [
     "--port",
     "0",
@@ -62,32 +67,35 @@ Deno.test("past the threshold, new connections take a turn, work on requests aft
     "off",
     "--max-connections-per-ip",
     "1000",
-  ]);
+  ], turns);
   const { port } = server.addr;
   const conns: Deno.Conn[] = [];
   try {
-    const before = turnCounts();
+    const before = turns.counts();
     for (let i = 0; i < OPEN; i++) {
       conns.push(await Deno.connect({ hostname: "127.0.0.1", port }));
     }
     // Each connection accepted past the threshold waited for a turn before its first read.
-    await _until(() => turnCounts().resumed - before.resumed >= OPEN - FAIR_TURN_ABOVE, "resumed");
+    await _until(
+      () => turns.counts().resumed - before.resumed >= OPEN - FAIR_TURN_ABOVE,
+      "resumed",
+    );
     // A pipelined request, already there when the turn after its predecessor's answer
     // resumes the connection, counts as work on that turn.
     const answers = await Promise.all(conns.map((conn) => _twoGets(conn, port)));
     for (const text of answers) assertEquals(text.match(/HTTP\/1\.1 200 /g)?.length, 2, text);
-    const during = turnCounts();
+    const during = turns.counts();
     assertTrue(during.worked - before.worked >= OPEN, "each second request worked after a turn");
     assertTrue(during.resumed - before.resumed >= OPEN, "every answered connection took a turn");
     // The last turn resumed connections that now wait, idle, for a request: closing them
     // takes them off the turn's counts (no later turn resets them).
-    await _until(() => turnCounts().reading > 0, "the last turn's connections wait for requests");
+    await _until(() => turns.counts().reading > 0, "the last turn's connections wait for requests");
   } finally {
     for (const conn of conns) conn.close();
     await server.shutdown();
   }
-  assertEquals(turnCounts().reading, 0, "closed connections left their turn");
-  assertEquals(turnCounts().working, 0);
+  assertEquals(turns.counts().reading, 0, "closed connections left their turn");
+  assertEquals(turns.counts().working, 0);
 });
 
 /** A socket the test scripts: its first read hands over what `first` gives, then nothing comes. */
@@ -145,6 +153,7 @@ Deno.test("a connection closed while it waits for a turn answers nothing more, n
           `Content-Length: ${body.length}\r\n\r\n${body}`,
       )
   );
+  const turns = new FairTurns();
   let server: RunningServer | null = null;
   let shutdown: Promise<void> | null = null;
   // Shut down as soon as the GET is answered: with a 1 ms grace, the drain closes
@@ -166,12 +175,12 @@ Deno.test("a connection closed while it waits for a turn answers nothing more, n
     server = await _server(root, [
       ...["--port", "8080", "--shutdown-timeout", "1ms", "--rate-limit", "off"],
       ...["--max-connections-per-ip", "100000", "--max-connections", "20000"],
-    ]);
+    ], turns);
     await _until(() => shutdown !== null, "the GET was answered");
     await shutdown;
     assertTrue(pipelined.closed, "closed by the end of the drain");
     // Every turn comes, the last one resuming that connection with the upload buffered.
-    await _until(() => turnCounts().reading === 0 && turnCounts().working === 0, "turns done");
+    await _until(() => turns.counts().reading === 0 && turns.counts().working === 0, "turns done");
     await new Promise((resolve) => setTimeout(resolve, 100));
   } finally {
     (Deno as unknown as { listen: typeof listen }).listen = listen;

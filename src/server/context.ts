@@ -4,8 +4,8 @@
  */
 
 import type { Config } from "../config.ts";
-import type { App } from "../handlers/app.ts";
 import type { BodyLimits } from "../http/body_reader.ts";
+import type { Handler } from "../http/handler.ts";
 import type { TrustedProxies } from "../guard/trust_proxy.ts";
 import type { ProxyWarning } from "../guard/proxy_warning.ts";
 import type { Logger } from "../log.ts";
@@ -13,13 +13,17 @@ import type { Admission } from "./admission.ts";
 import type { Metrics } from "./metrics.ts";
 import type { CommonHeaders } from "./common_headers.ts";
 import type { DeadlineSweeper } from "./deadlines.ts";
+import type { FairTurns } from "./fair_turn.ts";
 
 /** Shared by the connections of one listener. */
 export interface ServerContext {
   config: Config;
-  app: App;
+  /** Answers the requests. */
+  app: Handler;
   log: Logger;
   sweeper: DeadlineSweeper;
+  /** The turns its connections take under heavy concurrency. */
+  turns: FairTurns;
   common: CommonHeaders;
   bodyLimits: BodyLimits;
   workerId: number;

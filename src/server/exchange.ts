@@ -1,5 +1,5 @@
 /**
- * One request's exchange on a connection: the head interpreted, the app's
+ * One request's exchange on a connection: the head interpreted, the handler's
  * answer, and the request body settled either way (read to its end so that
  * the connection can be reused, or the connection marked to close). A refusal
  * (a 429, a handler's HttpError, a framing error in the body) becomes its
@@ -7,39 +7,37 @@
  * @module
  */
 
-import { BodyReader, type ByteSource } from "../http/body_reader.ts";
+import { type BodyLimits, BodyReader, type ByteSource } from "../http/body_reader.ts";
+import type { Handler } from "../http/handler.ts";
 import { HttpError } from "../http/http_error.ts";
 import { interpretHead, type Request } from "../http/request.ts";
-import type { ServerContext } from "./context.ts";
 import { type Outcome, type OutcomeOrigin, releaseResponse } from "./outcome.ts";
+import type { Responder } from "./responder.ts";
 
-/** What an exchange needs from its connection. */
-export interface ExchangeSite {
-  ctx: ServerContext;
+/** What an exchange works with: the handler, and the connection's bytes in and out. */
+export interface ExchangeIo {
+  handler: Handler;
+  bodyLimits: BodyLimits;
+  /** The connection's read buffer, as the source of the request body. */
+  body: ByteSource;
+  /** Writes the `100 Continue`; makes failures into outcomes. */
+  responder: Responder;
   /** The connection's local address, as a Host names it; `null` when unknown. */
   local: string | null;
-  /** The connection's read buffer, as the source of the request body. */
-  bodySource: ByteSource;
-  /** Writes a `100 Continue` for `request`. */
-  sendContinue(request: Request, requestId: string): Promise<void>;
-  /** The outcome for a failure. */
-  failure(error: unknown, origin: OutcomeOrigin): Outcome;
-  /** Whether the connection has closed: then a failure is thrown, not answered. */
-  closed(): boolean;
 }
 
 /**
- * Interprets the head, lets the app answer, and settles the body either way;
- * `retryAfter` above 0 refuses the request with a 429 instead.
+ * Interprets the head, lets the handler answer, and settles the body either
+ * way; `retryAfter` above 0 refuses the request with a 429 instead.
  *
  * @example
  * ```ts ignore
  * import { exchange } from "./exchange.ts";
- * const outcome = await exchange(site, { head, requestId, started, client }, 0);
+ * const outcome = await exchange(io, { head, requestId, started, client }, 0);
  * ```
  */
 export async function exchange(
-  site: ExchangeSite,
+  io: ExchangeIo,
   origin: OutcomeOrigin,
   retryAfter: number,
 ): Promise<Outcome> {
@@ -48,7 +46,7 @@ export async function exchange(
   let continued: Continuer | null = null;
   try {
     request = interpretHead(origin.head!);
-    body = new BodyReader(site.bodySource, request.body, site.ctx.bodyLimits);
+    body = new BodyReader(io.body, request.body, io.bodyLimits);
     // After the body reader exists, so the refusal path drains or closes for the body.
     if (retryAfter > 0) {
       throw new HttpError(429, "Too many requests", {
@@ -56,11 +54,11 @@ export async function exchange(
         headers: [["Retry-After", String(retryAfter)]],
       });
     }
-    if (request.expectContinue) continued = new Continuer(site, request, origin.requestId);
-    const response = await site.ctx.app.handle({
+    if (request.expectContinue) continued = new Continuer(io.responder, request, origin.requestId);
+    const response = await io.handler.handle({
       request,
       client: origin.client,
-      local: site.local,
+      local: io.local,
       body,
       sendContinue: continued === null ? _noContinue : continued.send,
     });
@@ -72,19 +70,20 @@ export async function exchange(
       throw error;
     }
   } catch (error) {
-    return await _refused(site, error, origin, request, body, continued?.sent ?? false);
+    const refused = { error, origin, request, body, continueSent: continued?.sent ?? false };
+    return await _refused(io.responder, refused);
   }
 }
 
 /** A request's `100 Continue`, sent at most once, when the handler is about to read the body. */
 class Continuer {
   sent = false;
-  #site: ExchangeSite;
+  #responder: Responder;
   #request: Request;
   #requestId: string;
 
-  constructor(site: ExchangeSite, request: Request, requestId: string) {
-    this.#site = site;
+  constructor(responder: Responder, request: Request, requestId: string) {
+    this.#responder = responder;
     this.#request = request;
     this.#requestId = requestId;
   }
@@ -92,7 +91,7 @@ class Continuer {
   send = async (): Promise<void> => {
     if (this.sent) return;
     this.sent = true;
-    await this.#site.sendContinue(this.#request, this.#requestId);
+    await this.#responder.sendContinue(this.#request, this.#requestId);
   };
 }
 
@@ -101,23 +100,26 @@ function _noContinue(): Promise<void> {
   return Promise.resolve();
 }
 
+/** A request refused before or while it was handled. */
+interface Refused {
+  error: unknown;
+  origin: OutcomeOrigin;
+  request: Request | null;
+  body: BodyReader | null;
+  continueSent: boolean;
+}
+
 /** The outcome for a refused request, with its body drained, or the connection marked to close. */
-async function _refused(
-  site: ExchangeSite,
-  error: unknown,
-  origin: OutcomeOrigin,
-  request: Request | null,
-  body: BodyReader | null,
-  continueSent: boolean,
-): Promise<Outcome> {
-  if (site.closed()) throw error;
-  let outcome = site.failure(error, origin);
+async function _refused(responder: Responder, refused: Refused): Promise<Outcome> {
+  const { error, origin, request, body } = refused;
+  if (responder.closed) throw error;
+  let outcome = responder.failure(error, origin);
   if (!outcome.close && body?.pending) {
     try {
-      outcome.close = await _finishBody(body, request!.expectContinue && !continueSent);
+      outcome.close = await _finishBody(body, request!.expectContinue && !refused.continueSent);
     } catch (framingError) {
-      if (site.closed()) throw framingError;
-      outcome = site.failure(framingError, origin);
+      if (responder.closed) throw framingError;
+      outcome = responder.failure(framingError, origin);
     }
   }
   outcome.request = request;

@@ -64,6 +64,16 @@
 
 /** Open connections in one worker above which each response is followed by a timer turn. */
 export const FAIR_TURN_ABOVE = 128;
+/** Connections resumed by one turn at most; see the module comment. */
+export const MAX_RESUMED_PER_TURN = 64;
+/** A turn waits while more than this many of the last turn's connections are still out, … */
+export const MAX_STILL_OUT = 8;
+/** … counting those still waiting for their request's bytes only this long after it, … */
+export const READ_GRACE_MS = 2;
+/** … and for this long at most: a request may be waiting on a slow client. */
+export const MAX_HOLD_MS = 5;
+/** How long a connection waits at least, as with its own `setTimeout(…, 0)`. */
+export const TURN_MS = 1;
 
 /**
  * One connection's place in the turns: the turn that resumed it, while that
@@ -76,67 +86,13 @@ export interface TurnTicket {
   working: boolean;
 }
 
-/**
- * A ticket for a new connection.
- *
- * @example
- * ```ts
- * import { newTicket } from "./fair_turn.ts";
- * newTicket(); // { turn: 0, working: false }
- * ```
- */
-export function newTicket(): TurnTicket {
-  return { turn: 0, working: false };
+/** What the turns count; see {@linkcode FairTurns.counts}. */
+export interface TurnCounts {
+  reading: number;
+  working: number;
+  resumed: number;
+  worked: number;
 }
-
-/**
- * Waits for the next timer turn when more than {@linkcode FAIR_TURN_ABOVE}
- * connections are open; otherwise resolves at once. Either way the
- * connection holding `ticket` is back from the turn that resumed it.
- *
- * @example
- * ```ts
- * import { fairTurn, newTicket } from "./fair_turn.ts";
- * await fairTurn(10, newTicket()); // resolves without waiting for a timer
- * ```
- */
-export function fairTurn(openConnections: number, ticket: TurnTicket): Promise<void> | undefined {
-  leaveTurns(ticket);
-  if (openConnections <= FAIR_TURN_ABOVE) return undefined;
-  return new Promise((resolve) => {
-    _waiting.push({ resume: resolve, due: performance.now() + TURN_MS, ticket });
-    _timer ??= setTimeout(_nextTurn, TURN_MS);
-  });
-}
-
-/** The connection holding `ticket` has its next request's complete head: it works, not waits. */
-export function turnWorking(ticket: TurnTicket): void {
-  if (ticket.turn === _turn && ticket.turn !== 0 && !ticket.working) {
-    ticket.working = true;
-    _reading--;
-    _working++;
-    _worked++;
-  }
-}
-
-/** The connection holding `ticket` is back from its turn, or closed. */
-export function leaveTurns(ticket: TurnTicket): void {
-  if (ticket.turn === _turn && ticket.turn !== 0) {
-    if (ticket.working) _working--;
-    else _reading--;
-  }
-  ticket.turn = 0;
-  ticket.working = false;
-}
-
-/** Connections resumed by one turn at most; see the module comment. */
-export const MAX_RESUMED_PER_TURN = 64;
-/** A turn waits while more than this many of the last turn's connections are still out, … */
-export const MAX_STILL_OUT = 8;
-/** … counting those still waiting for their request's bytes only this long after it, … */
-export const READ_GRACE_MS = 2;
-/** … and for this long at most: a request may be waiting on a slow client. */
-export const MAX_HOLD_MS = 5;
 
 /**
  * Whether the next turn may resume anyone, `sinceLastTurnMs` after the last
@@ -158,66 +114,117 @@ export function turnMayGoOn(sinceLastTurnMs: number, reading: number, working: n
   return out <= MAX_STILL_OUT;
 }
 
-/** How long a connection waits at least, as with its own `setTimeout(…, 0)`. */
-export const TURN_MS = 1;
-
-/** Who waits for a turn, in the order they asked (so by due time). */
-const _waiting: { resume: () => void; due: number; ticket: TurnTicket }[] = [];
-let _timer: ReturnType<typeof setTimeout> | undefined;
-/** The last turn (counted from 1), when it was, and how many it resumed are reading or working. */
-let _turn = 0;
-let _turnAt = -Infinity;
-let _reading = 0;
-let _working = 0;
-/** Connections resumed, and of those how many then worked on a request, since the start. */
-let _resumed = 0;
-let _worked = 0;
-
 /**
- * What the turns count: of the last turn's connections, those `reading` and
- * `working`; since the start, connections `resumed` and those of them that
- * then `worked` on a request. For tests and diagnosis.
+ * The turns of one server's connections (one worker's).
  *
  * @example
  * ```ts
- * import { turnCounts } from "./fair_turn.ts";
- * turnCounts().reading; // 0 before any turn
+ * import { FairTurns } from "./fair_turn.ts";
+ * const turns = new FairTurns();
+ * const ticket = FairTurns.ticket();
+ * await turns.wait(10, ticket); // resolves without waiting for a timer
  * ```
  */
-export function turnCounts(): {
-  reading: number;
-  working: number;
-  resumed: number;
-  worked: number;
-} {
-  return { reading: _reading, working: _working, resumed: _resumed, worked: _worked };
-}
+export class FairTurns {
+  /** Who waits for a turn, in the order they asked (so by due time). */
+  #waiting: { resume: () => void; due: number; ticket: TurnTicket }[] = [];
+  #timer: ReturnType<typeof setTimeout> | undefined;
+  /** The last turn (counted from 1), when it was, and how many it resumed are reading or working. */
+  #turn = 0;
+  #turnAt = -Infinity;
+  #reading = 0;
+  #working = 0;
+  /** Connections resumed, and of those how many then worked on a request, since the start. */
+  #resumed = 0;
+  #worked = 0;
 
-/**
- * Resumes those whose turn is due (up to the cap), and sets the timer for the
- * rest; or, while the last turn's connections are still out, waits for them.
- */
-function _nextTurn(): void {
-  const now = performance.now();
-  if (!turnMayGoOn(now - _turnAt, _reading, _working)) {
-    _timer = setTimeout(_nextTurn, 0);
-    return;
+  /** A ticket for a new connection. */
+  static ticket(): TurnTicket {
+    return { turn: 0, working: false };
   }
-  let due = 0;
-  while (due < _waiting.length && due < MAX_RESUMED_PER_TURN && _waiting[due].due <= now) due++;
-  const resumed = _waiting.splice(0, due);
-  _timer = _waiting.length === 0
-    ? undefined
-    : setTimeout(_nextTurn, Math.max(0, _waiting[0].due - now));
-  if (resumed.length === 0) return;
-  _turn++;
-  _turnAt = now;
-  _reading = resumed.length;
-  _working = 0;
-  _resumed += resumed.length;
-  for (const { resume, ticket } of resumed) {
-    ticket.turn = _turn;
+
+  /**
+   * Waits for the next timer turn when more than {@linkcode FAIR_TURN_ABOVE}
+   * connections are open; otherwise returns `undefined` at once. Either way
+   * the connection holding `ticket` is back from the turn that resumed it.
+   */
+  wait(openConnections: number, ticket: TurnTicket): Promise<void> | undefined {
+    this.leave(ticket);
+    if (openConnections <= FAIR_TURN_ABOVE) return undefined;
+    return new Promise((resolve) => {
+      this.#waiting.push({ resume: resolve, due: performance.now() + TURN_MS, ticket });
+      this.#timer ??= setTimeout(this.#nextTurn, TURN_MS);
+    });
+  }
+
+  /** The connection holding `ticket` has its next request's complete head: it works, not waits. */
+  working(ticket: TurnTicket): void {
+    if (ticket.turn === this.#turn && ticket.turn !== 0 && !ticket.working) {
+      ticket.working = true;
+      this.#reading--;
+      this.#working++;
+      this.#worked++;
+    }
+  }
+
+  /** The connection holding `ticket` is back from its turn, or closed. */
+  leave(ticket: TurnTicket): void {
+    if (ticket.turn === this.#turn && ticket.turn !== 0) {
+      if (ticket.working) this.#working--;
+      else this.#reading--;
+    }
+    ticket.turn = 0;
     ticket.working = false;
-    resume();
   }
+
+  /**
+   * Of the last turn's connections, those `reading` and `working`; since the
+   * start, connections `resumed` and those of them that then `worked` on a
+   * request. For tests and diagnosis.
+   */
+  counts(): TurnCounts {
+    return {
+      reading: this.#reading,
+      working: this.#working,
+      resumed: this.#resumed,
+      worked: this.#worked,
+    };
+  }
+
+  /** Stops the timer; whoever still waits is resumed. */
+  stop(): void {
+    clearTimeout(this.#timer);
+    this.#timer = undefined;
+    for (const { resume } of this.#waiting.splice(0)) resume();
+  }
+
+  /**
+   * Resumes those whose turn is due (up to the cap), and sets the timer for
+   * the rest; or, while the last turn's connections are still out, waits for them.
+   */
+  #nextTurn = (): void => {
+    const now = performance.now();
+    if (!turnMayGoOn(now - this.#turnAt, this.#reading, this.#working)) {
+      this.#timer = setTimeout(this.#nextTurn, 0);
+      return;
+    }
+    const waiting = this.#waiting;
+    let due = 0;
+    while (due < waiting.length && due < MAX_RESUMED_PER_TURN && waiting[due].due <= now) due++;
+    const resumed = waiting.splice(0, due);
+    this.#timer = waiting.length === 0
+      ? undefined
+      : setTimeout(this.#nextTurn, Math.max(0, waiting[0].due - now));
+    if (resumed.length === 0) return;
+    this.#turn++;
+    this.#turnAt = now;
+    this.#reading = resumed.length;
+    this.#working = 0;
+    this.#resumed += resumed.length;
+    for (const { resume, ticket } of resumed) {
+      ticket.turn = this.#turn;
+      ticket.working = false;
+      resume();
+    }
+  };
 }

@@ -4,9 +4,8 @@
  * @module
  */
 
-import { App } from "../handlers/app.ts";
 import type { RequestHead } from "../http/head_parser.ts";
-import { HttpError } from "../http/http_error.ts";
+import type { HttpError } from "../http/http_error.ts";
 import type { Request } from "../http/request.ts";
 import {
   type BodyStream,
@@ -14,7 +13,7 @@ import {
   type WriteOptions,
   writeResponse,
 } from "../http/response.ts";
-import { type Logger, sanitizeForLog } from "../log.ts";
+import { sanitizeForLog } from "../log.ts";
 import type { ServerContext } from "./context.ts";
 
 /** Releases a response's stream (a file handle) that will not be sent. */
@@ -50,37 +49,6 @@ export interface OutcomeOrigin {
   requestId: string;
   started: number;
   client: string;
-}
-
-/**
- * The outcome for a failure: an {@linkcode HttpError}'s own response, or a
- * 500 (logged, never shown) for anything else. JSON for requests to `/upload`.
- *
- * @example
- * ```ts ignore
- * import { failureOutcome } from "./outcome.ts";
- * failureOutcome(new HttpError(404), { head, requestId, started, client }, log, "w1#c1");
- * ```
- */
-export function failureOutcome(
-  error: unknown,
-  origin: OutcomeOrigin,
-  log: Logger,
-  tag: string,
-): Outcome {
-  if (!(error instanceof HttpError)) {
-    log.error("request failed", { conn: tag, error: String(error) });
-    error = new HttpError(500, "Internal server error", { close: true });
-  }
-  const httpError = error as HttpError;
-  const json = origin.head !== null && App.wantsJson(origin.head.target);
-  return {
-    ...origin,
-    request: null,
-    response: httpError.toResponse(json),
-    error: httpError,
-    close: httpError.close,
-  };
 }
 
 /**

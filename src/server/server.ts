@@ -23,7 +23,9 @@ import { CommonHeaders } from "./common_headers.ts";
 import { Connection } from "./connection.ts";
 import type { ServerContext } from "./context.ts";
 import { DeadlineSweeper, sweepInterval } from "./deadlines.ts";
-import { CROWDING, isOutOfFiles, PeerCounts, shedIdle } from "./shedding.ts";
+import { FairTurns } from "./fair_turn.ts";
+import { isOutOfFiles } from "../os_errors.ts";
+import { CROWDING, PeerCounts, shedIdle } from "./shedding.ts";
 
 /** A listening server. */
 export interface RunningServer {
@@ -55,6 +57,8 @@ export interface ServerOptions {
   startedAt?: number;
   /** @default 1 */
   workerId?: number;
+  /** The fair turns of its connections (given to watch their counts). @default new FairTurns() */
+  turns?: FairTurns;
 }
 
 /** Back-off after an accept error that is not one client's (EMFILE, ENOMEM…). */
@@ -142,6 +146,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
         config.idleTimeoutMs,
       ]),
     ),
+    turns: options.turns ?? new FairTurns(),
     common: new CommonHeaders({ extra: config.extraHeaders, tls: prepared.tls !== null }),
     bodyLimits: {
       maxBody: config.maxBody,
@@ -255,6 +260,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       }
       for (const connection of connections) connection.close();
       context.sweeper.stop();
+      context.turns.stop();
       await closed;
     },
   };

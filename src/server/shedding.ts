@@ -89,18 +89,3 @@ export class PeerCounts {
     return this.#counts.get(clientKey(peer)) ?? 0;
   }
 }
-
-/**
- * Whether an accept failed because the process (EMFILE) or the system
- * (ENFILE) has no file descriptor left.
- *
- * @example
- * ```ts
- * import { isOutOfFiles } from "./shedding.ts";
- * isOutOfFiles(new Error("Too many open files (os error 24)")); // true
- * ```
- */
-export function isOutOfFiles(error: unknown): boolean {
-  const message = (error as Error)?.message ?? "";
-  return /too many open files|os error 2[34]\b/i.test(message);
-}

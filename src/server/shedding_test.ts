@@ -1,5 +1,6 @@
 import { assertEquals } from "../../tests/_assert.ts";
-import { isOutOfFiles, PeerCounts, shedIdle } from "./shedding.ts";
+import { isOutOfFiles } from "../os_errors.ts";
+import { PeerCounts, shedIdle } from "./shedding.ts";
 
 function connection(name: string, peer: string, sheddable: boolean, closed: string[]) {
   return { sheddable, peer, close: () => closed.push(name) };
