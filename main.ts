@@ -6,11 +6,9 @@
 import { fileURLToPath as fromFileUrl } from "node:url";
 import { type Config, ConfigError, parseCommand } from "./src/config.ts";
 import { helpText } from "./src/config_flags.ts";
-import { UploadQuota } from "./src/handlers/upload_quota.ts";
+import { startBastion } from "./src/assemble.ts";
 import { escapeControl, Logger } from "./src/log.ts";
-import { ClientTable } from "./src/server/client_table.ts";
-import { Metrics } from "./src/server/metrics.ts";
-import { startServer } from "./src/server/server.ts";
+import { createShared } from "./src/shared/shared_state.ts";
 import { inWorker, reusePortUnavailable, runWorker, WorkerPool } from "./src/server/workers.ts";
 import { printedCommand } from "./src/permissions.ts";
 import { bannerFields, prepare, StartupError } from "./src/startup.ts";
@@ -41,14 +39,10 @@ async function main(args: string[]): Promise<void> {
     level: config.logLevel,
     worker: config.workers > 1 ? 0 : 1,
   });
-  const shared = {
-    quota: UploadQuota.create(config.uploadQuota, prepared.uploadBytes),
-    clients: ClientTable.create(Math.max(16_384, 4 * config.maxConnections)),
-    metrics: Metrics.create(),
-  };
+  const shared = createShared(config, prepared.uploadBytes);
   const startedAt = Date.now();
   const server = await _listen(config, async () => {
-    if (config.workers === 1) return startServer({ config, log, prepared, shared, startedAt });
+    if (config.workers === 1) return startBastion({ config, log, prepared, shared, startedAt });
     const pool = new WorkerPool({ module, config, prepared, shared, log, startedAt });
     return { addr: await pool.start(), shutdown: () => pool.shutdown() };
   });
@@ -116,7 +110,7 @@ function _onSignals(stop: () => Promise<void>): void {
 }
 
 if (inWorker()) {
-  runWorker();
+  runWorker(startBastion);
 } else if (import.meta.main) {
   try {
     await main(Deno.args);

@@ -6,6 +6,7 @@
  */
 
 import type { Config } from "./config.ts";
+import type { Prepared } from "./types.ts";
 import { tokenFromText } from "./guard/upload_auth.ts";
 import {
   pathList,
@@ -14,25 +15,13 @@ import {
   TOKEN_VARIABLE,
   workerModules,
 } from "./permissions.ts";
-import { storedUploadBytes } from "./handlers/upload_quota.ts";
+import { storedUploadBytes } from "./shared/upload_quota.ts";
 import { UploadStore } from "./handlers/upload_store.ts";
 import { formatDuration, formatSize } from "./units.ts";
 
 /** A reason the server cannot start: one line for the user, exit code 2. */
 export class StartupError extends Error {
   override name = "StartupError";
-}
-
-/** What start-up found, for the server. */
-export interface Prepared {
-  /** The web root's real path. */
-  realRoot: string;
-  /** Bytes of uploads already stored, for the quota. */
-  uploadBytes: number;
-  /** The upload token, or `null` when uploads need none. */
-  uploadToken: string | null;
-  /** PEM certificate and key when serving TLS. */
-  tls: { cert: string; key: string } | null;
 }
 
 /**

@@ -60,6 +60,8 @@ console.log(
     `failures, ${count(/out of file descriptors/g)} out-of-files warnings`,
 );
 // What the server said, each kind of line once (numbers and addresses blanked).
-const kinds = new Set(log.split("\n").filter((line) => line.trim() !== "" && !/listening on/.test(line))
-  .map((line) => line.replace(/\d+/g, "#")));
+const kinds = new Set(
+  log.split("\n").filter((line) => line.trim() !== "" && !/listening on/.test(line))
+    .map((line) => line.replace(/\d+/g, "#")),
+);
 for (const kind of [...kinds].slice(0, 8)) console.log(`  server: ${kind.slice(0, 240)}`);

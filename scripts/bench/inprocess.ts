@@ -19,10 +19,10 @@
 import { parseCommand } from "../../src/config.ts";
 import { prepare } from "../../src/startup.ts";
 import { Logger } from "../../src/log.ts";
-import { UploadQuota } from "../../src/handlers/upload_quota.ts";
-import { ClientTable } from "../../src/server/client_table.ts";
-import { Metrics } from "../../src/server/metrics.ts";
-import { startServer } from "../../src/server/server.ts";
+import { UploadQuota } from "../../src/shared/upload_quota.ts";
+import { ClientTable } from "../../src/shared/client_table.ts";
+import { Metrics } from "../../src/shared/metrics.ts";
+import { startBastion } from "../../src/assemble.ts";
 
 const [root, concurrentArg = "50", connectionsArg = "6000", mode] = Deno.args;
 const CONCURRENT = Number(concurrentArg);
@@ -112,7 +112,7 @@ const shared = {
   metrics: Metrics.create(),
 };
 const started = performance.now();
-await startServer({ config, log, prepared, shared });
+await startBastion({ config, log, prepared, shared });
 await finished;
 const microseconds = (performance.now() - started) * 1000 / written;
 console.log(`${microseconds.toFixed(2)} µs per request (${written} requests)`);

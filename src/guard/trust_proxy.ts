@@ -5,7 +5,7 @@
  * @module
  */
 
-import { isIP } from "node:net";
+import { ipBytes } from "../ip_address.ts";
 
 interface Cidr {
   bytes: Uint8Array;
@@ -46,37 +46,6 @@ export class TrustedProxies {
     }
     return hops[0] ?? peer;
   }
-}
-
-/**
- * The 4 or 16 bytes of an IP address (IPv4-mapped IPv6 as IPv4), or `null`.
- *
- * @example
- * ```ts
- * import { ipBytes } from "./trust_proxy.ts";
- * ipBytes("10.0.0.1"); // Uint8Array [10, 0, 0, 1]
- * ```
- */
-export function ipBytes(address: string): Uint8Array | null {
-  const kind = isIP(address);
-  if (kind === 4) return new Uint8Array(address.split(".").map(Number));
-  if (kind !== 6) return null;
-  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(address);
-  if (mapped) return ipBytes(mapped[1]);
-  const [head, tail = ""] = address.split("::");
-  const groups = (text: string) => text === "" ? [] : text.split(":");
-  const left = groups(head);
-  const right = groups(tail);
-  const all = address.includes("::")
-    ? [...left, ...Array(8 - left.length - right.length).fill("0"), ...right]
-    : left;
-  const bytes = new Uint8Array(16);
-  all.forEach((group, i) => {
-    const value = parseInt(group, 16);
-    bytes[i * 2] = value >> 8;
-    bytes[i * 2 + 1] = value & 255;
-  });
-  return bytes;
 }
 
 function _parseCidr(text: string): Cidr {

@@ -1,5 +1,5 @@
 import { assertEquals } from "../../tests/_assert.ts";
-import { ipBytes, TrustedProxies } from "./trust_proxy.ts";
+import { TrustedProxies } from "./trust_proxy.ts";
 
 Deno.test("TrustedProxies.clientAddress() ignores forwarding headers from untrusted peers", () => {
   const proxies = new TrustedProxies(["10.0.0.0/8"]);
@@ -38,12 +38,7 @@ Deno.test("TrustedProxies.clientAddress() reads Forwarded for= with quotes, brac
   );
 });
 
-Deno.test("ipBytes() parses IPv4, IPv6 and IPv4-mapped IPv6", () => {
-  assertEquals(ipBytes("10.1.2.3"), new Uint8Array([10, 1, 2, 3]));
-  assertEquals(ipBytes("::ffff:10.1.2.3"), new Uint8Array([10, 1, 2, 3]));
-  assertEquals(ipBytes("::1")?.[15], 1);
-  assertEquals(ipBytes("2001:db8::")?.[3], 0xb8);
-  assertEquals(ipBytes("nope"), null);
+Deno.test("TrustedProxies.trusts() matches IPv4 and IPv6 ranges", () => {
   assertEquals(new TrustedProxies(["2001:db8::/32"]).trusts("2001:db8:ffff::1"), true);
   assertEquals(new TrustedProxies(["2001:db8::/32"]).trusts("2001:db9::1"), false);
   assertEquals(new TrustedProxies(["192.168.0.0/23"]).trusts("192.168.1.200"), true);

@@ -19,7 +19,7 @@ import { FileCache } from "./file_cache.ts";
 import { StaticFiles } from "./static_files.ts";
 import { healthz, metrics, type Observed } from "./health.ts";
 import { handleUpload, type UploadOptions } from "./upload.ts";
-import { UploadQuota } from "./upload_quota.ts";
+import { UploadQuota } from "../shared/upload_quota.ts";
 import { UploadStore } from "./upload_store.ts";
 
 /**
@@ -57,7 +57,7 @@ export interface AppOptions {
  * import { App } from "./app.ts";
  * import { parseCommand } from "../config.ts";
  * import { HostAllowList } from "../guard/host_allow.ts";
- * import { UploadQuota } from "./upload_quota.ts";
+ * import { UploadQuota } from "../shared/upload_quota.ts";
  * const command = parseCommand([]);
  * if (command.kind === "run") {
  *   const hosts = new HostAllowList({ boundHost: "127.0.0.1", boundPort: 8080 });

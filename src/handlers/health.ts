@@ -5,7 +5,7 @@
 
 import { HttpError } from "../http/http_error.ts";
 import type { HttpResponse } from "../http/response.ts";
-import type { Metrics } from "../server/metrics.ts";
+import type { Metrics } from "../shared/metrics.ts";
 
 /** What the health and metrics endpoints report on. */
 export interface Observed {

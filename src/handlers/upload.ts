@@ -11,7 +11,7 @@ import { fieldValue, fieldValues, type Request } from "../http/request.ts";
 import type { HttpResponse } from "../http/response.ts";
 import type { BearerAuth } from "../guard/upload_auth.ts";
 import { JsonChecker } from "./json_check.ts";
-import type { UploadQuota } from "./upload_quota.ts";
+import type { UploadQuota } from "../shared/upload_quota.ts";
 import type { Received, UploadStore } from "./upload_store.ts";
 
 /** Options of {@linkcode handleUpload}. */

@@ -7,7 +7,7 @@
 
 import type { BanRule, RateLimit } from "../config.ts";
 import type { SecurityReason } from "../http/http_error.ts";
-import { ClientTable, type Refusal } from "./client_table.ts";
+import { ClientTable, type Refusal } from "../shared/client_table.ts";
 
 /** Options of {@linkcode Admission}. */
 export interface AdmissionOptions {
@@ -48,7 +48,7 @@ interface Waiter {
  * @example
  * ```ts
  * import { Admission } from "./admission.ts";
- * import { ClientTable } from "./client_table.ts";
+ * import { ClientTable } from "../shared/client_table.ts";
  * const admission = new Admission({
  *   table: ClientTable.create(1024), maxConnections: 4096, maxConnectionsPerIp: 256,
  *   queue: 128, queueTimeoutMs: 5000, rateLimit: { rate: 1000, burst: 2000 }, ban: null,

@@ -1,6 +1,6 @@
 import { assertEquals } from "../../tests/_assert.ts";
 import { Admission } from "./admission.ts";
-import { ClientTable } from "./client_table.ts";
+import { ClientTable } from "../shared/client_table.ts";
 
 function admission(queue: number): Admission {
   return new Admission({

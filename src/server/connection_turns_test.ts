@@ -3,13 +3,14 @@
 import { assertEquals, assertTrue } from "../../tests/_assert.ts";
 import { makeRoot } from "../../tests/_harness.ts";
 import { parseCommand } from "../config.ts";
-import { UploadQuota } from "../handlers/upload_quota.ts";
+import { UploadQuota } from "../shared/upload_quota.ts";
 import { Logger } from "../log.ts";
 import { prepare } from "../startup.ts";
-import { ClientTable } from "./client_table.ts";
+import { ClientTable } from "../shared/client_table.ts";
 import { FAIR_TURN_ABOVE, FairTurns } from "./fair_turn.ts";
-import { Metrics } from "./metrics.ts";
-import { type RunningServer, startServer } from "./server.ts";
+import { Metrics } from "../shared/metrics.ts";
+import { startBastion } from "../assemble.ts";
+import type { RunningServer } from "./server.ts";
 
 const OPEN = FAIR_TURN_ABOVE + 12;
 
@@ -21,7 +22,7 @@ async function _server(root: string, flags: string[], turns: FairTurns): Promise
   const command = parseCommand(["--root", root, "--host", "127.0.0.1", ...flags]);
   if (command.kind !== "run") throw new Error("Unexpected command");
   const { config } = command;
-  return await startServer({
+  return await startBastion({
     config,
     log: new Logger({ out: { write: (bytes) => Promise.resolve(bytes.length) } }),
     prepared: await prepare(config),

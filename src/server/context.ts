@@ -10,7 +10,7 @@ import type { TrustedProxies } from "../guard/trust_proxy.ts";
 import type { ProxyWarning } from "../guard/proxy_warning.ts";
 import type { Logger } from "../log.ts";
 import type { Admission } from "./admission.ts";
-import type { Metrics } from "./metrics.ts";
+import type { Metrics } from "../shared/metrics.ts";
 import type { CommonHeaders } from "./common_headers.ts";
 import type { DeadlineSweeper } from "./deadlines.ts";
 import type { FairTurns } from "./fair_turn.ts";

@@ -1,5 +1,5 @@
 import { assertEquals } from "../../tests/_assert.ts";
-import { ClientTable } from "./client_table.ts";
+import { ClientTable } from "../shared/client_table.ts";
 import { PoolStatus } from "./pool_status.ts";
 
 Deno.test("PoolStatus logs each crossing of 50, 80 and 100 % once, for all workers together", () => {

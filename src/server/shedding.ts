@@ -9,7 +9,7 @@
  * @module
  */
 
-import { clientKey } from "./client_key.ts";
+import { clientKey } from "../shared/client_key.ts";
 
 /** What shedding needs of a connection. */
 export interface Sheddable {

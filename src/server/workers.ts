@@ -7,22 +7,33 @@
  */
 
 import type { Config } from "../config.ts";
-import { UploadQuota } from "../handlers/upload_quota.ts";
 import { Logger } from "../log.ts";
-import type { Prepared } from "../startup.ts";
-import { ClientTable } from "./client_table.ts";
-import { Metrics } from "./metrics.ts";
-import { type RunningServer, startServer } from "./server.ts";
+import {
+  attachShared,
+  type SharedBuffers,
+  sharedBuffers,
+  type SharedState,
+} from "../shared/shared_state.ts";
+import type { Prepared } from "../types.ts";
+import type { RunningServer } from "./server.ts";
 
 /** What a worker is started with. */
 export interface WorkerInit {
   config: Config;
   prepared: Prepared;
   workerId: number;
-  quota: SharedArrayBuffer;
-  clients: SharedArrayBuffer;
-  metrics: SharedArrayBuffer;
+  shared: SharedBuffers;
   startedAt: number;
+}
+
+/** What a worker starts its server with. */
+export interface WorkerServe {
+  config: Config;
+  log: Logger;
+  prepared: Prepared;
+  shared: SharedState;
+  startedAt: number;
+  workerId: number;
 }
 
 type WorkerMessage =
@@ -75,10 +86,11 @@ export function reusePortUnavailable(): string | null {
 }
 
 /**
- * Runs inside a worker thread: waits for its {@linkcode WorkerInit}, serves,
- * and drains when asked to shut down.
+ * Runs inside a worker thread: waits for its {@linkcode WorkerInit}, serves
+ * through `serve` (the entry module's, which builds the server), and drains
+ * when asked to shut down.
  */
-export function runWorker(): void {
+export function runWorker(serve: (init: WorkerServe) => Promise<RunningServer>): void {
   const scope = globalThis as unknown as WorkerScope;
   let server: RunningServer | null = null;
   let log: Logger | null = null;
@@ -98,16 +110,12 @@ export function runWorker(): void {
     const { config } = data;
     log = new Logger({ format: config.logFormat, level: config.logLevel, worker: data.workerId });
     try {
-      server = await startServer({
+      server = await serve({
         config,
         log,
         prepared: data.prepared,
         workerId: data.workerId,
-        shared: {
-          quota: UploadQuota.attach(data.quota, config.uploadQuota),
-          clients: ClientTable.attach(data.clients),
-          metrics: Metrics.attach(data.metrics),
-        },
+        shared: attachShared(data.shared, config),
         startedAt: data.startedAt,
       });
       scope.postMessage({ kind: "listening", addr: server.addr });
@@ -124,7 +132,7 @@ export interface WorkerPoolOptions {
   module: URL;
   config: Config;
   prepared: Prepared;
-  shared: { quota: UploadQuota; clients: ClientTable; metrics: Metrics };
+  shared: SharedState;
   /** When the process started (ms since the epoch). */
   startedAt: number;
   log: Logger;
@@ -200,9 +208,7 @@ export class WorkerPool {
         config,
         prepared,
         workerId: id,
-        quota: shared.quota.buffer,
-        clients: shared.clients.buffer,
-        metrics: shared.metrics.buffer,
+        shared: sharedBuffers(shared),
         startedAt: this.#options.startedAt,
       };
       worker.postMessage(init);

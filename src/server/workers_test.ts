@@ -1,11 +1,11 @@
 import { assertEquals, assertMatch } from "../../tests/_assert.ts";
 import { makeRoot } from "../../tests/_harness.ts";
 import { parseCommand } from "../config.ts";
-import { UploadQuota } from "../handlers/upload_quota.ts";
+import { UploadQuota } from "../shared/upload_quota.ts";
 import { Logger } from "../log.ts";
 import { prepare } from "../startup.ts";
-import { ClientTable } from "./client_table.ts";
-import { Metrics } from "./metrics.ts";
+import { ClientTable } from "../shared/client_table.ts";
+import { Metrics } from "../shared/metrics.ts";
 import { WorkerPool } from "./workers.ts";
 
 /** A port nothing listens on now. */

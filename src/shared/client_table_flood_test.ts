@@ -4,12 +4,12 @@
 import { assertEquals, assertTrue } from "../../tests/_assert.ts";
 import { fromAddress, makeRoot } from "../../tests/_harness.ts";
 import { parseCommand } from "../config.ts";
-import { UploadQuota } from "../handlers/upload_quota.ts";
+import { UploadQuota } from "./upload_quota.ts";
 import { Logger } from "../log.ts";
 import { prepare } from "../startup.ts";
 import { ClientTable } from "./client_table.ts";
 import { Metrics } from "./metrics.ts";
-import { startServer } from "./server.ts";
+import { startBastion } from "../assemble.ts";
 
 const SLOTS = 32;
 
@@ -22,7 +22,7 @@ Deno.test("a client table full of bans still rate-limits new addresses", async (
   if (command.kind !== "run") throw new Error("Unexpected command");
   const { config } = command;
   const clients = ClientTable.create(SLOTS);
-  const server = await startServer({
+  const server = await startBastion({
     config,
     log: new Logger({ out: { write: (bytes) => Promise.resolve(bytes.length) } }),
     prepared: await prepare(config),

@@ -8,7 +8,7 @@
  */
 
 import { isIP } from "node:net";
-import { ipBytes } from "../guard/trust_proxy.ts";
+import { ipBytes } from "../ip_address.ts";
 
 /**
  * The table key of `address`; text that is no IP address is its own key.
@@ -22,19 +22,12 @@ import { ipBytes } from "../guard/trust_proxy.ts";
  */
 export function clientKey(address: string): string {
   if (!address.includes(":") || isIP(address) !== 6) return address;
-  const bytes = ipBytes(_hexTail(address));
+  const bytes = ipBytes(address);
   if (bytes === null) return address;
+  if (bytes.length === 4) return bytes.join(".");
   if (_isMapped(bytes)) return bytes.subarray(-4).join(".");
   const groups = [0, 2, 4, 6].map((i) => ((bytes[i] << 8) | bytes[i + 1]).toString(16));
   return `${groups.join(":")}::/64`;
-}
-
-/** `address` with a dotted IPv4 tail written as two hex groups (`::ffff:7f00:1`). */
-function _hexTail(address: string): string {
-  return address.replace(
-    /(\d+)\.(\d+)\.(\d+)\.(\d+)$/,
-    (_, a, b, c, d) => `${((a << 8) | b).toString(16)}:${((c << 8) | d).toString(16)}`,
-  );
 }
 
 /** Whether 16 bytes are `::ffff:0:0/96`, an IPv4 address in IPv6 clothing. */
