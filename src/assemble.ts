@@ -9,6 +9,8 @@
 import type { Config } from "./config.ts";
 import { App } from "./handlers/app.ts";
 import { HostAllowList } from "./guard/host_allow.ts";
+import { HeadParser } from "./http/head_parser.ts";
+import { TextCache } from "./http/text_cache.ts";
 import { ProxyWarning } from "./guard/proxy_warning.ts";
 import { TrustedProxies } from "./guard/trust_proxy.ts";
 import { BearerAuth } from "./guard/upload_auth.ts";
@@ -67,6 +69,7 @@ function _connectionParts(
     config,
     log,
     app: _app(options, addr),
+    parser: new HeadParser(new TextCache()),
     sweeper: new DeadlineSweeper(
       sweepInterval([
         config.headerTimeoutMs,

@@ -6,6 +6,7 @@
  */
 
 import { badRequest, HttpError } from "./http_error.ts";
+import { TextCache } from "./text_cache.ts";
 
 /** A request line and its header fields, syntactically valid. */
 export interface RequestHead {
@@ -26,9 +27,49 @@ const DEL = 127;
 export const TCHAR: Readonly<Uint8Array> = _tcharTable();
 
 /**
- * Parses `buf[start, end)`, where `end` is the length the scanner returned
- * (so the head ends with CRLF CRLF). Throws {@linkcode HttpError}: 400 for
- * any syntax error, 505 for a well-formed but unsupported version.
+ * Parses complete request heads, keeping the short texts clients repeat in
+ * its {@linkcode TextCache} (one per server: a cache, not the parser's state).
+ *
+ * @example
+ * ```ts
+ * import { HeadParser } from "./head_parser.ts";
+ * import { TextCache } from "./text_cache.ts";
+ * const parser = new HeadParser(new TextCache());
+ * const bytes = new TextEncoder().encode("GET / HTTP/1.1\r\nHost: a\r\n\r\n");
+ * parser.parse(bytes, 0, bytes.length).fields; // [["host", "a"]]
+ * ```
+ */
+export class HeadParser {
+  #texts: TextCache;
+
+  constructor(texts: TextCache) {
+    this.#texts = texts;
+  }
+
+  /**
+   * Parses `buf[start, end)`, where `end` is the length the scanner returned
+   * (so the head ends with CRLF CRLF). Throws {@linkcode HttpError}: 400 for
+   * any syntax error, 505 for a well-formed but unsupported version.
+   */
+  parse(buf: Uint8Array, start: number, end: number): RequestHead {
+    const texts = this.#texts;
+    let lineEnd = buf.indexOf(CR, start);
+    const { method, target, version } = _parseRequestLine(buf, start, lineEnd, texts);
+    const fields: [string, string][] = [];
+    const last = end - 2;
+    for (let lineStart = lineEnd + 2; lineStart < last; lineStart = lineEnd + 2) {
+      lineEnd = buf.indexOf(CR, lineStart);
+      fields.push(_parseField(buf, lineStart, lineEnd, texts));
+    }
+    return { method, target, version, fields };
+  }
+}
+
+/** A parser that keeps no texts, for one-off heads (tests, tools). */
+const ONE_OFF = new HeadParser(new TextCache(0));
+
+/**
+ * Parses one head with a parser that keeps no texts; see {@linkcode HeadParser.parse}.
  *
  * @example
  * ```ts
@@ -38,21 +79,10 @@ export const TCHAR: Readonly<Uint8Array> = _tcharTable();
  * ```
  */
 export function parseHead(buf: Uint8Array, start: number, end: number): RequestHead {
-  let lineEnd = buf.indexOf(CR, start);
-  const { method, target, version } = _parseRequestLine(buf, start, lineEnd);
-  const fields: [string, string][] = [];
-  const last = end - 2;
-  for (let lineStart = lineEnd + 2; lineStart < last; lineStart = lineEnd + 2) {
-    lineEnd = buf.indexOf(CR, lineStart);
-    fields.push(_parseField(buf, lineStart, lineEnd));
-  }
-  return { method, target, version, fields };
+  return ONE_OFF.parse(buf, start, end);
 }
 
-/** Up to this many bytes, building a string a character at a time beats `fromCharCode.apply`. */
-const SHORT_TEXT = 16;
-
-function _parseRequestLine(buf: Uint8Array, start: number, end: number) {
+function _parseRequestLine(buf: Uint8Array, start: number, end: number, texts: TextCache) {
   const firstSpace = buf.indexOf(SP, start);
   const secondSpace = firstSpace < 0 ? -1 : buf.indexOf(SP, firstSpace + 1);
   if (firstSpace < 0 || secondSpace < 0 || secondSpace >= end) {
@@ -68,9 +98,9 @@ function _parseRequestLine(buf: Uint8Array, start: number, end: number) {
     const byte = buf[i];
     if (byte <= SP || byte >= DEL) throw badRequest("Invalid character in request-target");
   }
-  const method = _text(buf, start, firstSpace, false);
-  const target = _text(buf, firstSpace + 1, secondSpace, false);
-  const version = _parseVersion(_text(buf, secondSpace + 1, end, false));
+  const method = texts.text(buf, start, firstSpace, false);
+  const target = texts.text(buf, firstSpace + 1, secondSpace, false);
+  const version = _parseVersion(texts.text(buf, secondSpace + 1, end, false));
   return { method, target, version };
 }
 
@@ -82,7 +112,12 @@ function _parseVersion(text: string): "HTTP/1.1" | "HTTP/1.0" {
   throw badRequest("Malformed HTTP version");
 }
 
-function _parseField(buf: Uint8Array, start: number, end: number): [string, string] {
+function _parseField(
+  buf: Uint8Array,
+  start: number,
+  end: number,
+  texts: TextCache,
+): [string, string] {
   if (buf[start] === SP || buf[start] === HTAB) throw badRequest("Obsolete line folding");
   let colon = start;
   while (colon < end && buf[colon] !== COLON) {
@@ -109,70 +144,7 @@ function _parseField(buf: Uint8Array, start: number, end: number): [string, stri
       throw badRequest("Control character in header value");
     }
   }
-  return [_text(buf, start, colon, true), _text(buf, valueStart, valueEnd, false)];
-}
-
-/**
- * Short texts of heads (methods, targets, field names and values), kept by a
- * hash of their bytes: a client repeats most of them on every request, and a
- * kept text is compared, not built again (each character added is a new
- * string). A slot holds the last text that hashed to it; the table never grows.
- */
-const KEPT_TEXTS: string[] = new Array(1024).fill("");
-const KEPT_SLOTS = 1023;
-const MAX_KEPT_TEXT = 64;
-
-/** `buf[start, end)` as Latin-1 text (`lower`: A–Z lowercased), from {@linkcode KEPT_TEXTS} when there. */
-function _text(buf: Uint8Array, start: number, end: number, lower: boolean): string {
-  const length = end - start;
-  if (length > MAX_KEPT_TEXT) return _build(buf, start, end, lower);
-  let hash = length;
-  for (let i = start; i < end; i++) hash = (Math.imul(hash, 31) + _fold(buf[i], lower)) | 0;
-  const slot = (hash ^ (hash >>> 12)) & KEPT_SLOTS;
-  const kept = KEPT_TEXTS[slot];
-  if (kept.length === length && _same(kept, buf, start, lower)) return kept;
-  return KEPT_TEXTS[slot] = _build(buf, start, end, lower);
-}
-
-/** `byte`, lowercased if `lower` and it is A–Z. */
-function _fold(byte: number, lower: boolean): number {
-  return lower && byte >= 65 && byte <= 90 ? byte + 32 : byte;
-}
-
-/** `buf[start, end)` as a new Latin-1 text, A–Z lowercased if `lower`. */
-function _build(buf: Uint8Array, start: number, end: number, lower: boolean): string {
-  return lower ? _lowerName(buf, start, end) : _latin1(buf, start, end);
-}
-
-/** Whether `text` is the bytes at `start` (its length of them), A–Z lowercased if `lower`. */
-function _same(text: string, buf: Uint8Array, start: number, lower: boolean): boolean {
-  for (let i = 0; i < text.length; i++) {
-    if (text.charCodeAt(i) !== _fold(buf[start + i], lower)) return false;
-  }
-  return true;
-}
-
-/** A field name (token characters only, checked) in lowercase, without a second string. */
-function _lowerName(buf: Uint8Array, start: number, end: number): string {
-  let text = "";
-  for (let i = start; i < end; i++) text += String.fromCharCode(_fold(buf[i], true));
-  return text;
-}
-
-/** Bytes as Latin-1 text: short runs one character at a time (faster there), long ones in blocks. */
-function _latin1(buf: Uint8Array, start: number, end: number): string {
-  let text = "";
-  if (end - start <= SHORT_TEXT) {
-    for (let i = start; i < end; i++) text += String.fromCharCode(buf[i]);
-    return text;
-  }
-  for (let i = start; i < end; i += 4096) {
-    text += String.fromCharCode.apply(
-      null,
-      buf.subarray(i, Math.min(end, i + 4096)) as unknown as number[],
-    );
-  }
-  return text;
+  return [texts.text(buf, start, colon, true), texts.text(buf, valueStart, valueEnd, false)];
 }
 
 function _tcharTable(): Uint8Array {

@@ -145,17 +145,10 @@ const AUTHORITY =
  * ```
  */
 export function isValidAuthority(value: string): boolean {
-  // Nearly every request of a client repeats the last Host: checked once, remembered.
-  if (value === _lastValidAuthority) return true;
   if (!AUTHORITY.test(value)) return false;
   const port = /:(\d*)$/.exec(value.startsWith("[") ? value.slice(value.indexOf("]")) : value);
-  const valid = !port || port[1] === "" || Number(port[1]) <= 65535;
-  if (valid) _lastValidAuthority = value;
-  return valid;
+  return !port || port[1] === "" || Number(port[1]) <= 65535;
 }
-
-/** The last authority found valid (validity depends on the text alone). */
-let _lastValidAuthority: string | null = null;
 
 /** `Content_Length`, `Transfer--Encoding` and the like: 400, whatever their value. */
 function _refuseFramingLookalikes(fields: [string, string][]): void {

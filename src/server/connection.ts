@@ -69,7 +69,7 @@ export class Connection implements Expiring {
       maxSize: Math.max(65536, config.maxHead + 1024),
     });
     this.#clock = new PhaseClock(config);
-    this.#heads = new HeadReader(this.#reader, this.#clock, config);
+    this.#heads = new HeadReader(this.#reader, this.#clock, { limits: config, parser: ctx.parser });
     this.#feed = new BodyFeed(this.#reader, this.#clock, config.bodyTimeoutMs);
     const tag = `w${ctx.workerId}#c${id}`;
     this.#responder = new Responder({ conn, clock: this.#clock, ctx, tag, peer: this.#peer });

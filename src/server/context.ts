@@ -6,6 +6,7 @@
 import type { Config } from "../config.ts";
 import type { BodyLimits } from "../http/body_reader.ts";
 import type { Handler } from "../http/handler.ts";
+import type { HeadParser } from "../http/head_parser.ts";
 import type { TrustedProxies } from "../guard/trust_proxy.ts";
 import type { ProxyWarning } from "../guard/proxy_warning.ts";
 import type { Logger } from "../log.ts";
@@ -21,6 +22,8 @@ export interface ServerContext {
   /** Answers the requests. */
   app: Handler;
   log: Logger;
+  /** Parses request heads, keeping the texts clients repeat. */
+  parser: HeadParser;
   sweeper: DeadlineSweeper;
   /** The turns its connections take under heavy concurrency. */
   turns: FairTurns;

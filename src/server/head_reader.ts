@@ -5,7 +5,7 @@
  * @module
  */
 
-import { parseHead, type RequestHead } from "../http/head_parser.ts";
+import type { HeadParser, RequestHead } from "../http/head_parser.ts";
 import { type HeadLimits, HeadScanner } from "../http/head_scanner.ts";
 import type { PhaseClock } from "./phase_clock.ts";
 import type { SocketReader } from "./socket_reader.ts";
@@ -16,12 +16,20 @@ function _startsHead(buffered: Uint8Array): boolean {
   return false;
 }
 
+/** How heads are found and parsed: the scanner's limits, and the server's parser. */
+export interface HeadRules {
+  limits: HeadLimits;
+  parser: HeadParser;
+}
+
 /**
  * Finds, parses and consumes one head at a time.
  *
  * @example
  * ```ts
  * import { HeadReader } from "./head_reader.ts";
+ * import { HeadParser } from "../http/head_parser.ts";
+ * import { TextCache } from "../http/text_cache.ts";
  * import { PhaseClock } from "./phase_clock.ts";
  * import { SocketReader } from "./socket_reader.ts";
  * const bytes = new TextEncoder().encode("GET / HTTP/1.1\r\nHost: a\r\n\r\n");
@@ -32,7 +40,10 @@ function _startsHead(buffered: Uint8Array): boolean {
  * const clock = new PhaseClock({
  *   headerTimeoutMs: 10_000, idleTimeoutMs: 5_000, bodyTimeoutMs: 10_000, sendTimeoutMs: 10_000,
  * });
- * const heads = new HeadReader(reader, clock, { maxHead: 8192, maxUri: 4096, maxHeaders: 100 });
+ * const heads = new HeadReader(reader, clock, {
+ *   limits: { maxHead: 8192, maxUri: 4096, maxHeaders: 100 },
+ *   parser: new HeadParser(new TextCache()),
+ * });
  * const end = await heads.read(true);
  * heads.parse(end).method; // "GET"
  * ```
@@ -41,11 +52,13 @@ export class HeadReader {
   #reader: SocketReader;
   #clock: PhaseClock;
   #scanner: HeadScanner;
+  #parser: HeadParser;
 
-  constructor(reader: SocketReader, clock: PhaseClock, limits: HeadLimits) {
+  constructor(reader: SocketReader, clock: PhaseClock, heads: HeadRules) {
     this.#reader = reader;
     this.#clock = clock;
-    this.#scanner = new HeadScanner(limits);
+    this.#scanner = new HeadScanner(heads.limits);
+    this.#parser = heads.parser;
   }
 
   /**
@@ -88,7 +101,7 @@ export class HeadReader {
   /** Parses the head ending at `end`, and consumes it whether it parses or not. */
   parse(end: number): RequestHead {
     try {
-      return parseHead(this.#reader.buffered(), this.#scanner.headStart, end);
+      return this.#parser.parse(this.#reader.buffered(), this.#scanner.headStart, end);
     } finally {
       this.#reader.consume(end);
     }
