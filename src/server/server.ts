@@ -58,110 +58,140 @@ const SHED_ON_OUT_OF_FILES = 16;
  * ```
  */
 export function startServer(options: ServerOptions): RunningServer {
-  const { listener, shared } = options;
-  let draining = false;
-  const context: ServerContext = { ...options.parts, draining: () => draining };
-  const { admission, config, log } = context;
-  const connections = new Set<Connection>();
-  const pool = new PoolStatus({
-    cap: config.maxConnections,
-    queue: config.queue,
-    swapLevel: (level) => shared.clients.swapPoolLevel(level),
-  });
-  const poolChanged = () => {
-    const line = pool.update(admission.open, admission.queued);
-    if (line !== null) log.info(line);
-  };
+  return new _Server(options);
+}
+
+/** The connections of one listener, from admission to close. */
+class _Server implements RunningServer {
+  readonly addr: Deno.NetAddr;
+  #listener: Listener;
+  #shared: SharedState;
+  #context: ServerContext;
+  #draining = false;
+  #nextId = 0;
+  /** Every connection not yet closed, admitted or not. */
+  #connections = new Set<Connection>();
   /** Admitted and not yet closed: what this server holds in the shared table. */
-  const counted = new Set<Connection>();
+  #counted = new Set<Connection>();
   /** The same connections by address, to shed a crowded address's before a lone one. */
-  const held = new PeerCounts();
-  const shed = (count: number) => shedIdle(counted, count, (peer) => held.held(peer));
-  const closed = (connection: Connection) => {
-    if (counted.delete(connection)) {
-      held.delete(connection.peer);
-      admission.release(connection.peer);
+  #held = new PeerCounts();
+  #pool: PoolStatus;
+  #accepting: Promise<void>;
+
+  constructor(options: ServerOptions) {
+    const { listener, shared } = options;
+    this.addr = listener.addr;
+    this.#listener = listener;
+    this.#shared = shared;
+    this.#context = { ...options.parts, draining: () => this.#draining };
+    const { config, log, admission } = this.#context;
+    this.#pool = new PoolStatus({
+      cap: config.maxConnections,
+      queue: config.queue,
+      swapLevel: (level) => shared.clients.swapPoolLevel(level),
+    });
+    this.#accepting = listener.serve({
+      accepted: (conn) => this.#accepted(conn),
+      plain: (conn) => this.#answerPlain(conn),
+      refuse: (address) => admission.banned(address),
+      outOfFiles: () => this.#shed(SHED_ON_OUT_OF_FILES),
+      stopped: () => this.#draining,
+      log,
+    }).catch((error) => log.error("accept loop failed", { error: String(error) }));
+  }
+
+  forgetConnections(): void {
+    for (const connection of this.#counted) this.#context.admission.release(connection.peer);
+    this.#counted.clear();
+  }
+
+  async shutdown(): Promise<void> {
+    this.#draining = true;
+    const closing = this.#listener.close();
+    await this.#accepting;
+    const connections = this.#connections;
+    for (const connection of connections) if (connection.idle) connection.close();
+    const deadline = Date.now() + this.#context.config.shutdownTimeoutMs;
+    while (connections.size > 0 && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      for (const connection of connections) if (connection.idle) connection.close();
     }
-    poolChanged();
-    connections.delete(connection);
-  };
-  const admitted = (connection: Connection, refusal: Refusal | null) => {
-    if (refusal === null) {
-      counted.add(connection);
-      held.add(connection.peer);
-      poolChanged();
-      connection.run(closed);
-      return;
-    }
-    if (refusal === "banned") {
-      connection.close();
-      connections.delete(connection);
-    } else {
-      shared.metrics.rejection("busy");
-      connection.refuse(_busy(refusal)).finally(() => connections.delete(connection));
-    }
-  };
-  let nextId = 0;
-  const accepted = (conn: SocketConn) => {
-    const connection = new Connection(conn, ++nextId, context);
-    connections.add(connection);
-    shared.metrics.connection();
-    // At the cap, a newcomer from an address that is not crowding the server
-    // waits ahead of the rest, and an idle or trickling connection makes room.
-    const first = held.held(connection.peer) <= CROWDING;
+    for (const connection of connections) connection.close();
+    this.#context.sweeper.stop();
+    this.#context.turns.stop();
+    await closing;
+  }
+
+  /**
+   * A new connection asks for admission. At the cap, a newcomer from an
+   * address that is not crowding the server waits ahead of the rest, and an
+   * idle or trickling connection makes room.
+   */
+  #accepted(conn: SocketConn): void {
+    const { admission, config, log } = this.#context;
+    const connection = new Connection(conn, ++this.#nextId, this.#context);
+    this.#connections.add(connection);
+    this.#shared.metrics.connection();
+    const first = this.#held.held(connection.peer) <= CROWDING;
     const atCap = admission.open >= config.maxConnections;
     const admitting = admission.admit(connection.peer, first);
-    if (first && atCap && shed(1) === 0) {
+    if (first && atCap && this.#shed(1) === 0) {
       // Nothing to shed yet (a body becomes sheddable only after a while): look again.
-      const retry = setInterval(() => shed(1) > 0 && clearInterval(retry), SHED_RETRY_MS);
+      const retry = setInterval(() => this.#shed(1) > 0 && clearInterval(retry), SHED_RETRY_MS);
       admitting.finally(() => clearInterval(retry));
     }
     admitting.then(
-      (refusal) => admitted(connection, refusal),
+      (refusal) => this.#admitted(connection, refusal),
       (error) => {
-        connections.delete(connection);
+        this.#connections.delete(connection);
         connection.close();
         log.error("connection failed", { error: String(error) });
       },
     );
-  };
-  // Plain HTTP on the TLS port: one readable 400, then close (nginx answers 497).
-  const plain = (conn: SocketConn) => {
-    const connection = new Connection(conn, ++nextId, context);
-    connections.add(connection);
-    connection.refuse(_speaksHttps()).finally(() => connections.delete(connection));
-  };
-  const accepting = listener.serve({
-    accepted,
-    plain,
-    refuse: (address) => admission.banned(address),
-    outOfFiles: () => shed(SHED_ON_OUT_OF_FILES),
-    stopped: () => draining,
-    log,
-  }).catch((error) => log.error("accept loop failed", { error: String(error) }));
+  }
 
-  return {
-    addr: listener.addr,
-    forgetConnections() {
-      for (const connection of counted) admission.release(connection.peer);
-      counted.clear();
-    },
-    async shutdown() {
-      draining = true;
-      const closing = listener.close();
-      await accepting;
-      for (const connection of connections) if (connection.idle) connection.close();
-      const deadline = Date.now() + config.shutdownTimeoutMs;
-      while (connections.size > 0 && Date.now() < deadline) {
-        await new Promise((resolve) => setTimeout(resolve, 20));
-        for (const connection of connections) if (connection.idle) connection.close();
-      }
-      for (const connection of connections) connection.close();
-      context.sweeper.stop();
-      context.turns.stop();
-      await closing;
-    },
+  /** Runs an admitted connection; refuses one that is not (a 503, or a bare close if banned). */
+  #admitted(connection: Connection, refusal: Refusal | null): void {
+    if (refusal === null) {
+      this.#counted.add(connection);
+      this.#held.add(connection.peer);
+      this.#poolChanged();
+      connection.run(this.#closed);
+    } else if (refusal === "banned") {
+      connection.close();
+      this.#connections.delete(connection);
+    } else {
+      this.#shared.metrics.rejection("busy");
+      connection.refuse(_busy(refusal)).finally(() => this.#connections.delete(connection));
+    }
+  }
+
+  /** Plain HTTP on the TLS port: one readable 400, then close (nginx answers 497). */
+  #answerPlain(conn: SocketConn): void {
+    const connection = new Connection(conn, ++this.#nextId, this.#context);
+    this.#connections.add(connection);
+    connection.refuse(_speaksHttps()).finally(() => this.#connections.delete(connection));
+  }
+
+  #closed = (connection: Connection): void => {
+    if (this.#counted.delete(connection)) {
+      this.#held.delete(connection.peer);
+      this.#context.admission.release(connection.peer);
+    }
+    this.#poolChanged();
+    this.#connections.delete(connection);
   };
+
+  /** Closes up to `count` idle connections, crowded addresses' first; how many it closed. */
+  #shed(count: number): number {
+    return shedIdle(this.#counted, count, (peer) => this.#held.held(peer));
+  }
+
+  #poolChanged(): void {
+    const { admission, log } = this.#context;
+    const line = this.#pool.update(admission.open, admission.queued);
+    if (line !== null) log.info(line);
+  }
 }
 
 /** 400 for plain HTTP sent to the TLS port: a mistake, not an attack. */
