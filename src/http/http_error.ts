@@ -10,16 +10,20 @@ import { STATUS_TEXT } from "./status.ts";
 const encoder = new TextEncoder();
 
 /** Reason codes of security events (SPEC §8). */
-export type SecurityReason =
-  | "parse"
-  | "traversal"
-  | "host"
-  | "limit"
-  | "timeout"
-  | "type"
-  | "rate"
-  | "ban"
-  | "auth";
+export const SECURITY_REASONS = [
+  "parse",
+  "traversal",
+  "host",
+  "limit",
+  "timeout",
+  "type",
+  "rate",
+  "ban",
+  "auth",
+] as const;
+
+/** Why a request was refused, for the security log and metrics. */
+export type SecurityReason = typeof SECURITY_REASONS[number];
 
 /** Options of {@linkcode HttpError}. */
 export interface HttpErrorOptions {

@@ -20,7 +20,9 @@
  * @module
  */
 
+import type { BanRule, RateLimit } from "../config_values.ts";
 import { clientKey } from "./client_key.ts";
+import { SharedLock } from "./shared_lock.ts";
 
 /** Slot fields, as Float64Array offsets within a slot (a bucket's time follows its tokens). */
 const F = {
@@ -43,30 +45,11 @@ const HEADER_FIELDS = 5;
 const I = { lock: 0, open: 1, poolLevel: 2, latestBanEnd: 3 } as const;
 const INT_BYTES = 16;
 const PROBES = 32;
-/** Lock states: free, held, held with a thread asleep waiting for it. */
-const FREE = 0;
-const HELD = 1;
-const CONTENDED = 2;
 /** Eviction tiers of a slot, see `_tier`. */
 const EMPTY = 0;
 const IDLE = 1;
 const BANNED = 2;
 const NEVER = 3;
-/** Tries before a thread waiting for the lock sleeps (its holder may have been preempted). */
-const SPINS = 100;
-
-/** A token bucket: `rate` tokens per second, at most `burst` stored. */
-export interface Bucket {
-  rate: number;
-  burst: number;
-}
-
-/** `count` rejections within `windowMs` ban for `banMs`. */
-export interface Strikes {
-  count: number;
-  windowMs: number;
-  banMs: number;
-}
 
 /** Why a connection was not admitted. */
 export type Refusal = "banned" | "per-ip" | "global";
@@ -83,6 +66,7 @@ export type Refusal = "banned" | "per-ip" | "global";
  */
 export class ClientTable {
   #ints: Int32Array;
+  #lock: SharedLock;
   #data: Float64Array;
   #capacity: number;
   readonly buffer: SharedArrayBuffer;
@@ -90,6 +74,7 @@ export class ClientTable {
   private constructor(buffer: SharedArrayBuffer) {
     this.buffer = buffer;
     this.#ints = new Int32Array(buffer, 0, INT_BYTES / 4);
+    this.#lock = new SharedLock(this.#ints, I.lock);
     this.#data = new Float64Array(buffer, INT_BYTES);
     this.#capacity = (this.#data.length - HEADER_FIELDS) / SLOT_FIELDS;
   }
@@ -118,7 +103,7 @@ export class ClientTable {
 
   /** Addresses with state. */
   get size(): number {
-    return this.#locked(() => this.#data[H.used]);
+    return this.#lock.run(() => this.#data[H.used]);
   }
 
   /**
@@ -126,7 +111,7 @@ export class ClientTable {
    * `null` when admitted (then call {@linkcode release} when it closes).
    */
   open(ip: string, caps: { perIp: number; global: number }, now: number): Refusal | null {
-    return this.#locked(() => {
+    return this.#lock.run(() => {
       const slot = this.#slot(ip, now, true);
       const d = this.#data;
       const open = Atomics.load(this.#ints, I.open);
@@ -149,7 +134,7 @@ export class ClientTable {
   banned(ip: string, now: number): boolean {
     const latestBanEnd = this.#data[H.createdAt] + Atomics.load(this.#ints, I.latestBanEnd) * 1000;
     if (now >= latestBanEnd) return false;
-    return this.#locked(() => {
+    return this.#lock.run(() => {
       const slot = this.#slot(ip, now, false);
       return slot >= 0 && this.#data[slot + F.banUntil] > now;
     });
@@ -157,7 +142,7 @@ export class ClientTable {
 
   /** Counts a global slot taken by a connection admitted from the queue. */
   reserveGlobal(global: number): boolean {
-    return this.#locked(() => {
+    return this.#lock.run(() => {
       if (Atomics.load(this.#ints, I.open) >= global) return false;
       Atomics.add(this.#ints, I.open, 1);
       return true;
@@ -171,7 +156,7 @@ export class ClientTable {
 
   /** Records that a connection from `ip` closed. */
   release(ip: string, now: number): void {
-    this.#locked(() => {
+    this.#lock.run(() => {
       const slot = this.#slot(ip, now, false);
       if (slot >= 0 && this.#data[slot + F.conns] > 0) this.#data[slot + F.conns]--;
       if (Atomics.load(this.#ints, I.open) > 0) Atomics.sub(this.#ints, I.open, 1);
@@ -183,8 +168,8 @@ export class ClientTable {
    * cannot be tracked). Returns 0 when taken, else the milliseconds until the
    * next token (a refused request takes none).
    */
-  take(ip: string, bucket: Bucket, now: number): number {
-    return this.#locked(() => {
+  take(ip: string, bucket: RateLimit, now: number): number {
+    return this.#lock.run(() => {
       const slot = this.#slot(ip, now, true);
       return _draw(this.#data, slot < 0 ? H.overflowTokens : slot + F.tokens, bucket, now);
     });
@@ -195,8 +180,8 @@ export class ClientTable {
    * window plus the previous one, weighted by overlap). Returns true for the
    * rejection that starts a ban; a ban clears the count.
    */
-  strike(ip: string, rule: Strikes, now: number): boolean {
-    return this.#locked(() => {
+  strike(ip: string, rule: BanRule, now: number): boolean {
+    return this.#lock.run(() => {
       const slot = this.#slot(ip, now, true);
       if (slot < 0) return false;
       const d = this.#data;
@@ -221,38 +206,6 @@ export class ClientTable {
       }
       return true;
     });
-  }
-
-  #locked<T>(fn: () => T): T {
-    this.#acquire();
-    try {
-      return fn();
-    } finally {
-      this.#release();
-    }
-  }
-
-  /**
-   * Takes the lock: a few tries, then sleeps until woken. Spinning alone
-   * burnt a whole time slice whenever the holder's thread was preempted,
-   * which happens when workers and the load share few cores.
-   */
-  #acquire(): void {
-    const ints = this.#ints;
-    if (Atomics.compareExchange(ints, I.lock, FREE, HELD) === FREE) return;
-    for (let i = 0; i < SPINS; i++) {
-      if (Atomics.compareExchange(ints, I.lock, FREE, HELD) === FREE) return;
-    }
-    // Marked contended, so that the holder wakes a sleeper when it lets go.
-    while (Atomics.exchange(ints, I.lock, CONTENDED) !== FREE) {
-      Atomics.wait(ints, I.lock, CONTENDED);
-    }
-  }
-
-  #release(): void {
-    if (Atomics.exchange(this.#ints, I.lock, FREE) === CONTENDED) {
-      Atomics.notify(this.#ints, I.lock, 1);
-    }
   }
 
   /**
@@ -307,7 +260,7 @@ function _tier(d: Float64Array, slot: number, now: number): number {
  * Takes a token from the bucket whose token count is `d[at]` and whose last
  * refill time is `d[at + 1]`; 0 when taken, else milliseconds to wait.
  */
-function _draw(d: Float64Array, at: number, bucket: Bucket, now: number): number {
+function _draw(d: Float64Array, at: number, bucket: RateLimit, now: number): number {
   const elapsed = Math.max(0, now - d[at + 1]);
   const tokens = Math.min(bucket.burst, d[at] + (elapsed * bucket.rate) / 1000);
   d[at + 1] = now;

@@ -5,23 +5,13 @@
  * @module
  */
 
+import { SECURITY_REASONS } from "../http/http_error.ts";
 import { STATUS_TEXT } from "../http/status.ts";
 
 const METHODS = ["GET", "HEAD", "POST", "OPTIONS", "OTHER"] as const;
 const STATUSES = Object.keys(STATUS_TEXT).map(Number);
 /** Reasons a request or connection was refused. */
-export const REJECTION_REASONS = [
-  "parse",
-  "traversal",
-  "host",
-  "limit",
-  "timeout",
-  "type",
-  "rate",
-  "ban",
-  "auth",
-  "busy",
-] as const;
+export const REJECTION_REASONS = [...SECURITY_REASONS, "busy"] as const;
 /** Histogram bucket bounds in seconds. */
 const BUCKETS = [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
 
