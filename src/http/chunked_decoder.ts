@@ -7,8 +7,8 @@
  * @module
  */
 
+import { BACKSLASH, CR, EQUALS, HTAB, LF, QUOTE, SEMICOLON, SP, TCHAR } from "./bytes.ts";
 import { foldFieldName } from "./field_names.ts";
-import { TCHAR } from "./head_parser.ts";
 import { badRequest, HttpError } from "./http_error.ts";
 
 /** Limits of {@linkcode ChunkedDecoder}. */
@@ -59,14 +59,6 @@ const State = {
 } as const;
 type State = typeof State[keyof typeof State];
 
-const CR = 13;
-const LF = 10;
-const SP = 32;
-const HTAB = 9;
-const SEMICOLON = 59;
-const EQUALS = 61;
-const QUOTE = 34;
-const BACKSLASH = 92;
 /**
  * Trailer fields that would frame or route the message if a proxy merged
  * them into the head (SPEC §2), compared after {@linkcode foldFieldName}.

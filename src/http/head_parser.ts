@@ -5,6 +5,7 @@
  * @module
  */
 
+import { COLON, CR, DEL, HTAB, SP, TCHAR } from "./bytes.ts";
 import { badRequest, HttpError } from "./http_error.ts";
 import { TextCache } from "./text_cache.ts";
 
@@ -16,15 +17,6 @@ export interface RequestHead {
   /** Field names lowercased, values without surrounding whitespace, in order. */
   fields: [string, string][];
 }
-
-const CR = 13;
-const SP = 32;
-const HTAB = 9;
-const COLON = 58;
-const DEL = 127;
-
-/** tchar (RFC 9110 §5.6.2) as a lookup table by byte: 1 for a token character. */
-export const TCHAR: Readonly<Uint8Array> = _tcharTable();
 
 /**
  * Parses complete request heads, keeping the short texts clients repeat in
@@ -145,13 +137,4 @@ function _parseField(
     }
   }
   return [texts.text(buf, start, colon, true), texts.text(buf, valueStart, valueEnd, false)];
-}
-
-function _tcharTable(): Uint8Array {
-  const table = new Uint8Array(256);
-  for (const char of "!#$%&'*+-.^_`|~") table[char.charCodeAt(0)] = 1;
-  for (let c = 48; c <= 57; c++) table[c] = 1;
-  for (let c = 65; c <= 90; c++) table[c] = 1;
-  for (let c = 97; c <= 122; c++) table[c] = 1;
-  return table;
 }

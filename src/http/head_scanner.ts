@@ -5,6 +5,7 @@
  * @module
  */
 
+import { CR, LF, SP } from "./bytes.ts";
 import { HttpError } from "./http_error.ts";
 
 /** The limits a head is held to. */
@@ -16,10 +17,6 @@ export interface HeadLimits {
   /** Header fields, Host included. */
   maxHeaders: number;
 }
-
-const CR = 13;
-const LF = 10;
-const SP = 32;
 
 /**
  * An incremental scanner for one request head. Feed it the buffered bytes

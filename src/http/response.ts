@@ -5,6 +5,7 @@
  * @module
  */
 
+import { COLON, CR, LF, SP } from "./bytes.ts";
 import { BufferPool } from "./buffer_pool.ts";
 import { STATUS_TEXT } from "./status.ts";
 
@@ -266,10 +267,6 @@ function _utf8Head(
 }
 
 const NO_LINES = new Uint8Array(0);
-const CR = 13;
-const LF = 10;
-const COLON = 58;
-const SP = 32;
 
 async function _writeStream(
   sink: ByteSink,
