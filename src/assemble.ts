@@ -46,8 +46,13 @@ export interface BastionOptions {
  * when the address cannot be bound.
  *
  * @example
- * ```ts ignore
+ * ```ts
  * import { startBastion } from "./assemble.ts";
+ * import type { Config } from "./config.ts";
+ * import type { Logger } from "./log.ts";
+ * import type { SharedState } from "./shared/shared_state.ts";
+ * import type { Prepared } from "./types.ts";
+ * declare const config: Config, log: Logger, prepared: Prepared, shared: SharedState;
  * const server = await startBastion({ config, log, prepared, shared });
  * await server.shutdown();
  * ```

@@ -29,8 +29,10 @@ export class StartupError extends Error {
  * server's entry module when it is a file workers must be allowed to read.
  *
  * @example
- * ```ts ignore
+ * ```ts
  * import { prepare } from "./startup.ts";
+ * import type { Config } from "./config.ts";
+ * declare const config: Config;
  * const { realRoot } = await prepare(config);
  * ```
  */
@@ -118,8 +120,10 @@ async function _readSecret(path: string, flag: string): Promise<string> {
  * The start-up banner's facts, for a text line or a JSON object.
  *
  * @example
- * ```ts ignore
+ * ```ts
  * import { bannerFields } from "./startup.ts";
+ * import type { Config } from "./config.ts";
+ * declare const config: Config;
  * bannerFields(config, { hostname: "127.0.0.1", port: 8080, transport: "tcp" });
  * ```
  */
@@ -156,8 +160,10 @@ export function bannerFields(
  * The permission flags the process runs under, as `deno run` would spell them.
  *
  * @example
- * ```ts ignore
+ * ```ts
  * import { grantedPermissions } from "./startup.ts";
+ * import type { Config } from "./config.ts";
+ * declare const config: Config;
  * grantedPermissions(config); // "--allow-net --allow-read=resources --allow-write=resources/uploads"
  * ```
  */

@@ -57,12 +57,16 @@ export interface AppOptions {
  * import { App } from "./app.ts";
  * import { parseCommand } from "../config.ts";
  * import { HostAllowList } from "../guard/host_allow.ts";
- * import { UploadQuota } from "../shared/upload_quota.ts";
+ * import { createShared } from "../shared/shared_state.ts";
  * const command = parseCommand([]);
  * if (command.kind === "run") {
+ *   const { config } = command;
  *   const hosts = new HostAllowList({ boundHost: "127.0.0.1", boundPort: 8080 });
- *   const quota = UploadQuota.create(command.config.uploadQuota, 0);
- *   new App({ config: command.config, hosts, realRoot: Deno.cwd(), quota });
+ *   const { quota, metrics } = createShared(config, 0);
+ *   const observed = {
+ *     metrics, openConnections: () => 0, workers: 1, startedAt: Date.now(), metricsPublic: false,
+ *   };
+ *   new App({ config, hosts, realRoot: Deno.cwd(), quota, observed });
  * }
  * ```
  */

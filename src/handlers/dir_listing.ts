@@ -40,9 +40,9 @@ const MAX_ENTRIES = 10_000;
  * The visible entries of `dir`: no dotfiles, directories first, then by name.
  *
  * @example
- * ```ts ignore
+ * ```ts
  * import { listDirectory } from "./dir_listing.ts";
- * await listDirectory("/srv/www/docs");
+ * await listDirectory(Deno.cwd());
  * ```
  */
 export async function listDirectory(dir: string): Promise<ListedEntry[]> {

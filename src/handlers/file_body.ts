@@ -34,8 +34,10 @@ export function fileStream(file: Deno.FsFile, start: number, length: number): Bo
  * preceded by its head; `length` is the exact body length.
  *
  * @example
- * ```ts ignore
+ * ```ts
  * import { multipartStream } from "./file_body.ts";
+ * import type { ByteRange } from "./ranges.ts";
+ * declare const file: Deno.FsFile, ranges: ByteRange[], heads: string[], tail: string, length: number;
  * multipartStream(file, ranges, { heads, tail, length });
  * ```
  */
@@ -59,8 +61,9 @@ export function multipartStream(
  * so the writer frames it as chunked. `done` runs once, when it is closed.
  *
  * @example
- * ```ts ignore
+ * ```ts
  * import { gzipStream } from "./file_body.ts";
+ * declare const file: Deno.FsFile, size: number;
  * gzipStream(file, size);
  * ```
  */

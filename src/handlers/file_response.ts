@@ -44,8 +44,10 @@ export interface FileResponseContext {
  * Builds the response for `file`: 200, 206, 304, 412 (thrown) or 416.
  *
  * @example
- * ```ts ignore
+ * ```ts
  * import { fileResponse } from "./file_response.ts";
+ * import type { ResolvedFile } from "./file_cache.ts";
+ * declare const file: ResolvedFile, header: (name: string) => string | undefined;
  * const response = await fileResponse(file, { header, head: false, cacheControl: "no-cache" });
  * ```
  */

@@ -25,8 +25,10 @@ const encoder = new TextEncoder();
  * The `/healthz` answer.
  *
  * @example
- * ```ts ignore
+ * ```ts
  * import { healthz } from "./health.ts";
+ * import type { Observed } from "./health.ts";
+ * declare const observed: Observed;
  * healthz(observed); // 200 {"status":"ok","uptime_s":…,"connections":…,"workers":…}
  * ```
  */
@@ -48,8 +50,10 @@ export function healthz(observed: Observed): HttpResponse {
  * The `/metrics` answer, for loopback clients unless `metricsPublic` (others get 404).
  *
  * @example
- * ```ts ignore
+ * ```ts
  * import { metrics } from "./health.ts";
+ * import type { Observed } from "./health.ts";
+ * declare const observed: Observed;
  * metrics(observed, "127.0.0.1");
  * ```
  */

@@ -60,8 +60,12 @@ export function isJsonContentType(value: string | undefined): boolean {
  * Stores the request's JSON body and answers 201 with its location.
  *
  * @example
- * ```ts ignore
+ * ```ts
  * import { handleUpload } from "./upload.ts";
+ * import type { Exchange } from "../http/handler.ts";
+ * import type { UploadOptions } from "./upload.ts";
+ * declare const exchange: Exchange, store: UploadOptions["store"];
+ * declare const quota: UploadOptions["quota"], inflight: UploadOptions["inflight"];
  * const response = await handleUpload(exchange, {
  *   store, quota, auth: null, maxDepth: 64, inflight, maxBody: 1048576,
  * });

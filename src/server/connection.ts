@@ -34,8 +34,10 @@ const READ_BUFFERS = new BufferPool(512, 256);
  * Serves one accepted connection until it closes.
  *
  * @example
- * ```ts ignore
+ * ```ts
  * import { Connection } from "./connection.ts";
+ * import type { ServerContext } from "./context.ts";
+ * declare const conn: Deno.TcpConn, context: ServerContext;
  * new Connection(conn, 1, context).run(() => console.log("closed"));
  * ```
  */

@@ -31,9 +31,14 @@ export interface ExchangeIo {
  * way; `retryAfter` above 0 refuses the request with a 429 instead.
  *
  * @example
- * ```ts ignore
+ * ```ts
  * import { exchange } from "./exchange.ts";
- * const outcome = await exchange(io, { head, requestId, started, client }, 0);
+ * import type { ExchangeIo } from "./exchange.ts";
+ * import type { RequestHead } from "../http/head_parser.ts";
+ * declare const io: ExchangeIo, head: RequestHead;
+ * const outcome = await exchange(io, {
+ *   head, requestId: "r1", started: performance.now(), client: "192.0.2.7",
+ * }, 0);
  * ```
  */
 export async function exchange(

@@ -37,8 +37,11 @@ export interface ListenerHooks {
  * A bound listener.
  *
  * @example
- * ```ts ignore
+ * ```ts
  * import { bindListener } from "./listener.ts";
+ * import type { Config } from "../config.ts";
+ * import type { ListenerHooks } from "./listener.ts";
+ * declare const config: Config, hooks: ListenerHooks;
  * const listener = await bindListener(config, null);
  * const accepting = listener.serve(hooks);
  * await listener.close();

@@ -56,8 +56,11 @@ export interface OutcomeOrigin {
  * security event when the error has a reason, and the metrics.
  *
  * @example
- * ```ts ignore
+ * ```ts
  * import { recordOutcome } from "./outcome.ts";
+ * import type { Outcome } from "./outcome.ts";
+ * import type { ServerContext } from "./context.ts";
+ * declare const context: ServerContext, outcome: Outcome;
  * recordOutcome(context, "w1#c1", outcome, { body: 2048, cut: null });
  * ```
  */
@@ -125,8 +128,11 @@ export function headOptions(
  * that the response was cut short, by its body or by the connection).
  *
  * @example
- * ```ts ignore
+ * ```ts
  * import { sendOutcome } from "./outcome.ts";
+ * import type { Outcome } from "./outcome.ts";
+ * import type { ServerContext } from "./context.ts";
+ * declare const context: ServerContext, outcome: Outcome, conn: Deno.Conn;
  * await sendOutcome(context, "w1#c1", (bytes) => conn.write(bytes).then(() => {}), outcome, false);
  * ```
  */

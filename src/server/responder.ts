@@ -32,8 +32,13 @@ export interface ResponderOptions {
  * Writes and records one connection's answers.
  *
  * @example
- * ```ts ignore
+ * ```ts
  * import { Responder } from "./responder.ts";
+ * import { HttpError } from "../http/http_error.ts";
+ * import type { ServerContext } from "./context.ts";
+ * import { PhaseClock } from "./phase_clock.ts";
+ * declare const conn: Deno.Conn, ctx: ServerContext;
+ * const clock = new PhaseClock(ctx.config);
  * const responder = new Responder({ conn, clock, ctx, tag: "w1#c1", peer: "127.0.0.1" });
  * await responder.send(responder.failure(new HttpError(400), responder.origin()), true);
  * ```

@@ -51,8 +51,11 @@ const SHED_ON_OUT_OF_FILES = 16;
  * Serves the connections `options.listener` hands over.
  *
  * @example
- * ```ts ignore
+ * ```ts
  * import { startServer } from "./server.ts";
+ * import type { ServerOptions } from "./server.ts";
+ * declare const listener: ServerOptions["listener"], parts: ServerOptions["parts"];
+ * declare const shared: ServerOptions["shared"];
  * const server = startServer({ listener, parts, shared });
  * await server.shutdown();
  * ```

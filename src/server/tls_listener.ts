@@ -55,10 +55,12 @@ const HIGH_WATER = 64 * 1024;
  * Listens for TLS connections (ALPN `http/1.1`).
  *
  * @example
- * ```ts ignore
+ * ```ts
  * import { listenNodeTls } from "./tls_listener.ts";
+ * declare const cert: string, key: string;
  * const listener = await listenNodeTls({ hostname: "127.0.0.1", port: 8443, cert, key,
- *   handshakeTimeoutMs: 10_000, reusePort: false, refuse: () => false, accepted: (conn) => {} });
+ *   handshakeTimeoutMs: 10_000, reusePort: false, refuse: () => false, accepted: (conn) => conn.close(),
+ *   plain: (conn) => conn.close() });
  * ```
  */
 export function listenNodeTls(options: NodeTlsOptions): Promise<NodeTlsListener> {

@@ -142,9 +142,16 @@ export interface WorkerPoolOptions {
  * The main thread's view of the workers.
  *
  * @example
- * ```ts ignore
+ * ```ts
  * import { WorkerPool } from "./workers.ts";
- * const pool = new WorkerPool({ module: new URL(import.meta.url), config, prepared, shared, log });
+ * import type { Config } from "../config.ts";
+ * import type { Logger } from "../log.ts";
+ * import type { SharedState } from "../shared/shared_state.ts";
+ * import type { Prepared } from "../types.ts";
+ * declare const config: Config, log: Logger, prepared: Prepared, shared: SharedState;
+ * const pool = new WorkerPool({
+ *   module: new URL(import.meta.url), config, prepared, shared, log, startedAt: Date.now(),
+ * });
  * const addr = await pool.start();
  * await pool.shutdown();
  * ```
