@@ -111,10 +111,7 @@ export class Logger {
 
   /** Logs at `info` whatever the level: the start-up banner and the stop line. */
   always(message: string, fields: Record<string, unknown> = {}): void {
-    const level = this.#level;
-    this.#level = LEVELS.info;
-    this.#log("info", message, fields);
-    this.#level = level;
+    this.#line("info", message, fields);
   }
 
   /** Logs at `debug`. */
@@ -165,7 +162,11 @@ export class Logger {
   }
 
   #log(level: LogLevel, message: string, fields: Record<string, unknown>): void {
-    if (LEVELS[level] < this.#level) return;
+    if (LEVELS[level] >= this.#level) this.#line(level, message, fields);
+  }
+
+  /** Writes one line, whatever the level. */
+  #line(level: LogLevel, message: string, fields: Record<string, unknown>): void {
     if (this.#format === "json") {
       this.#jsonLine(level, { msg: message, ...fields });
       return;

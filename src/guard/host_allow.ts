@@ -4,6 +4,7 @@
  */
 
 import { HttpError } from "../http/http_error.ts";
+import { STATUS_CODE } from "../http/status.ts";
 
 /** Options of {@linkcode HostAllowList}. */
 export interface HostAllowOptions {
@@ -74,7 +75,7 @@ export class HostAllowList {
   /** Throws 403 (reason `host`) when `authority` is not allowed; `local` as for {@linkcode allows}. */
   check(authority: string, local: string | null = null): void {
     if (!this.allows(authority, local)) {
-      throw new HttpError(403, "Host not allowed", { reason: "host" });
+      throw new HttpError(STATUS_CODE.Forbidden, "Host not allowed", { reason: "host" });
     }
   }
 

@@ -9,6 +9,7 @@
 
 import { sep } from "node:path";
 import { badRequest, HttpError } from "../http/http_error.ts";
+import { STATUS_CODE } from "../http/status.ts";
 
 /** A decoded, traversal-free request path. */
 export interface SafePath {
@@ -107,5 +108,5 @@ function _hexPair(text: string, at: number): number {
 }
 
 function _traversal(message: string): HttpError {
-  return new HttpError(403, message, { reason: "traversal" });
+  return new HttpError(STATUS_CODE.Forbidden, message, { reason: "traversal" });
 }

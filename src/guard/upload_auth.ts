@@ -7,6 +7,7 @@
 
 import { createHash, timingSafeEqual } from "node:crypto";
 import { HttpError } from "../http/http_error.ts";
+import { STATUS_CODE } from "../http/status.ts";
 
 /**
  * Checks `Authorization: Bearer <token>` headers against one token.
@@ -31,7 +32,7 @@ export class BearerAuth {
     const match = /^Bearer[ \t]+(\S+)[ \t]*$/i.exec(authorization ?? "");
     const offered = _digest(match ? match[1] : "");
     if (!match || !timingSafeEqual(offered, this.#digest)) {
-      throw new HttpError(401, "Missing or wrong upload token", {
+      throw new HttpError(STATUS_CODE.Unauthorized, "Missing or wrong upload token", {
         reason: "auth",
         headers: [["WWW-Authenticate", "Bearer"]],
       });

@@ -7,6 +7,7 @@
 import { createHash } from "node:crypto";
 import { join } from "node:path";
 import { HttpError } from "../http/http_error.ts";
+import { STATUS_CODE } from "../http/status.ts";
 import type { HttpResponse } from "../http/response.ts";
 import { evaluatePreconditions } from "./conditional.ts";
 
@@ -95,7 +96,9 @@ export function directoryListing(entries: ListedEntry[], options: ListingOptions
     mtimeMs === null ? (name) => name.endsWith("-since") ? undefined : header(name) : header,
     { etag, mtimeMs: mtimeMs ?? 0 },
   );
-  if (precondition === "failed") throw new HttpError(412, "Precondition failed");
+  if (precondition === "failed") {
+    throw new HttpError(STATUS_CODE.PreconditionFailed, "Precondition failed");
+  }
   if (precondition === "not-modified") {
     return { status: 304, headers: [...validators, ...headers], body: null };
   }

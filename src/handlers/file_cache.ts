@@ -4,13 +4,10 @@
  * files, the bytes themselves. An entry is trusted for `ttlMs`; after that the
  * file is resolved again and its bytes kept only if size and mtime are
  * unchanged. While one request checks an expired entry, the others are
- * answered from it rather than each checking the file again: otherwise, at
- * every expiry, all the connections that ask meanwhile stat the file at once
- * (measured at 256 keep-alive connections: a burst of slow responses each
- * second). Bounded in total bytes, least recently used first out: the use
- * order is a linked list through the entries, so that a hit moves an entry
- * without touching the map (a map's delete and set on every hit rebuilt its
- * table every few requests, and the tables outlived young-generation GCs).
+ * answered from it, so that an expiry does not send every waiting connection
+ * to stat the file at once. Bounded in total bytes, least recently used first
+ * out; the use order is a linked list through the entries, so that a hit
+ * moves an entry without touching the map.
  * @module
  */
 
@@ -42,7 +39,37 @@ export interface ResolvedFile {
   /** The gzip of `content`, made once on first use. */
   gzipped: (() => Uint8Array) | null;
   /** Its response headers without content coding, once made (by `file_response.ts`). */
-  plainHeaders?: { cacheControl: string; headers: readonly [string, string][] };
+  readonly plainHeaders: HeaderMemo;
+}
+
+/**
+ * A file's response headers, made once per Cache-Control value by whoever
+ * answers for the file, and kept with its entry. The pairs are read-only:
+ * every response shares them.
+ *
+ * @example
+ * ```ts
+ * import { HeaderMemo } from "./file_cache.ts";
+ * const memo = new HeaderMemo();
+ * memo.get("no-cache", () => [["ETag", '"1"']]); // made now
+ * memo.get("no-cache", () => []); // the same pairs, kept
+ * ```
+ */
+export class HeaderMemo {
+  #cacheControl: string | null = null;
+  #headers: readonly (readonly [string, string])[] = [];
+
+  /** The headers for `cacheControl`: the kept ones, or `make()`'s, kept from now on. */
+  get(
+    cacheControl: string,
+    make: () => readonly (readonly [string, string])[],
+  ): readonly (readonly [string, string])[] {
+    if (this.#cacheControl !== cacheControl) {
+      this.#headers = make();
+      this.#cacheControl = cacheControl;
+    }
+    return this.#headers;
+  }
 }
 
 /** A precompressed sibling of a file: its real path, size and identity when checked. */

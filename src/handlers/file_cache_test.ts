@@ -1,6 +1,6 @@
 import { assertEquals } from "../../tests/_assert.ts";
 import { fileETag } from "./conditional.ts";
-import { FileCache, type ResolvedFile } from "./file_cache.ts";
+import { FileCache, HeaderMemo, type ResolvedFile } from "./file_cache.ts";
 
 function file(size: number): ResolvedFile {
   return {
@@ -16,6 +16,7 @@ function file(size: number): ResolvedFile {
     siblings: new Map(),
     content: new Uint8Array(size),
     gzipped: null,
+    plainHeaders: new HeaderMemo(),
   };
 }
 

@@ -7,6 +7,7 @@
  */
 
 import { HttpError } from "../http/http_error.ts";
+import { STATUS_CODE } from "../http/status.ts";
 import { isOutOfFiles } from "../os_errors.ts";
 
 /** Seconds a client is asked to wait when the server is out of file descriptors. */
@@ -28,17 +29,17 @@ export function fileError(error: unknown): HttpError {
     error instanceof Deno.errors.NotCapable || error instanceof Deno.errors.PermissionDenied ||
     error instanceof Deno.errors.FilesystemLoop
   ) {
-    return new HttpError(403, "Forbidden");
+    return new HttpError(STATUS_CODE.Forbidden, "Forbidden");
   }
   if (
     error instanceof Deno.errors.NotFound || error instanceof Deno.errors.NotADirectory ||
     error instanceof Deno.errors.IsADirectory ||
     (error as { code?: string }).code === "ENAMETOOLONG"
   ) {
-    return new HttpError(404, "Not found");
+    return new HttpError(STATUS_CODE.NotFound, "Not found");
   }
   if (isOutOfFiles(error)) {
-    return new HttpError(503, "Server busy", {
+    return new HttpError(STATUS_CODE.ServiceUnavailable, "Server busy", {
       headers: [["Retry-After", String(OUT_OF_FILES_RETRY_S)]],
     });
   }

@@ -6,6 +6,7 @@
  */
 
 import { HttpError } from "../http/http_error.ts";
+import { STATUS_CODE } from "../http/status.ts";
 import type { BodyStream, HttpResponse } from "../http/response.ts";
 import { evaluatePreconditions, fileETag, ifRangeHolds, type Validators } from "./conditional.ts";
 import { attachmentDisposition } from "./content_types.ts";
@@ -70,7 +71,9 @@ export async function fileResponse(
     : _fileHeaders(file, validators, context.cacheControl, compressible);
   const precondition = evaluatePreconditions(header, validators);
   if (precondition === "failed") {
-    throw new HttpError(412, "Precondition failed", { headers: compressible ? [_VARY] : [] });
+    throw new HttpError(STATUS_CODE.PreconditionFailed, "Precondition failed", {
+      headers: compressible ? [_VARY] : [],
+    });
   }
   if (precondition === "not-modified") {
     return {
@@ -132,12 +135,11 @@ function _plainHeaders(
   cacheControl: string,
   compressible: boolean,
 ): [string, string][] {
-  let kept = file.plainHeaders;
-  if (kept?.cacheControl !== cacheControl) {
-    kept = { cacheControl, headers: _fileHeaders(file, validators, cacheControl, compressible) };
-    file.plainHeaders = kept;
-  }
-  return kept.headers.slice();
+  const kept = file.plainHeaders.get(
+    cacheControl,
+    () => _fileHeaders(file, validators, cacheControl, compressible),
+  );
+  return kept.slice() as [string, string][];
 }
 
 function _fileHeaders(
@@ -195,7 +197,7 @@ async function _rangeResponse(
     return { status: 200, headers, body: file.content ?? await _stream(file) };
   }
   if (request.kind === "unsatisfiable") {
-    throw new HttpError(416, "Range not satisfiable", {
+    throw new HttpError(STATUS_CODE.RangeNotSatisfiable, "Range not satisfiable", {
       headers: [["Content-Range", `bytes */${file.size}`], ...(compressible ? [_VARY] : [])],
     });
   }

@@ -4,6 +4,7 @@
  */
 
 import { HttpError } from "../http/http_error.ts";
+import { STATUS_CODE } from "../http/status.ts";
 import type { HttpResponse } from "../http/response.ts";
 import type { Metrics } from "../shared/metrics.ts";
 
@@ -58,7 +59,9 @@ export function healthz(observed: Observed): HttpResponse {
  * ```
  */
 export function metrics(observed: Observed, client: string): HttpResponse {
-  if (!observed.metricsPublic && !isLoopback(client)) throw new HttpError(404, "Not found");
+  if (!observed.metricsPublic && !isLoopback(client)) {
+    throw new HttpError(STATUS_CODE.NotFound, "Not found");
+  }
   return {
     status: 200,
     headers: [

@@ -9,6 +9,7 @@
  */
 
 import { HttpError } from "../http/http_error.ts";
+import { STATUS_CODE } from "../http/status.ts";
 
 /** Where the machine is: between tokens (what may come next), or inside one. */
 const VALUE = 0; // a value must come: at the start, after `:`, after `,` in an array
@@ -253,7 +254,7 @@ function _isHex(byte: number): boolean {
 }
 
 function _invalid(message: string): HttpError {
-  return new HttpError(400, message);
+  return new HttpError(STATUS_CODE.BadRequest, message);
 }
 
 function _notJson(): HttpError {

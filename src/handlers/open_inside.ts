@@ -15,6 +15,7 @@
  */
 
 import { HttpError } from "../http/http_error.ts";
+import { STATUS_CODE } from "../http/status.ts";
 import { insideRoot } from "../guard/path_safety.ts";
 import { fileError } from "./file_errors.ts";
 
@@ -167,7 +168,7 @@ function _refused(error: unknown): never {
 }
 
 function _leaves(): HttpError {
-  return new HttpError(403, "Path leaves the web root", { reason: "traversal" });
+  return new HttpError(STATUS_CODE.Forbidden, "Path leaves the web root", { reason: "traversal" });
 }
 
 function _same(a: FileId, b: FileId): boolean {

@@ -6,12 +6,13 @@
 
 import { join, sep } from "node:path";
 import { HttpError } from "../http/http_error.ts";
+import { STATUS_CODE } from "../http/status.ts";
 import type { HttpResponse } from "../http/response.ts";
 import { insideRoot, isHidden, type SafePath } from "../guard/path_safety.ts";
 import { type ContentTypes, type ServedType, UPLOAD_TYPE } from "./content_types.ts";
 import { directoryListing, listDirectory } from "./dir_listing.ts";
 import { type Coding, CompressionBudget } from "./encoding.ts";
-import { FileCache, type ResolvedFile, type Sibling } from "./file_cache.ts";
+import { FileCache, HeaderMemo, type ResolvedFile, type Sibling } from "./file_cache.ts";
 import { fileError } from "./file_errors.ts";
 import { fileResponse } from "./file_response.ts";
 import { fileETag } from "./conditional.ts";
@@ -80,21 +81,22 @@ export class StaticFiles {
     this.#uploadDir = options.uploadDir ?? null;
   }
 
-  /**
-   * Answers a GET or HEAD; rejects with {@linkcode HttpError} 403/404/415.
-   * A file the cache still trusts is answered without a suspended call here.
-   */
-  serve(request: FileRequest): Promise<HttpResponse> {
+  /** Answers a GET or HEAD; rejects with {@linkcode HttpError} 403/404/415. */
+  async serve(request: FileRequest): Promise<HttpResponse> {
     const { segments, trailingSlash } = request.safePath;
-    if (isHidden(segments)) return Promise.reject(_notFound());
+    if (isHidden(segments)) throw _notFound();
     const key = segments.join("/") + (trailingSlash ? "/" : "");
     const cached = this.#cache?.trusted(key, Date.now());
-    if (!cached) return this.#serveUncached(request, key);
+    if (!cached) return await this.#serveUncached(request, key);
     // Bytes in memory and no sibling: nothing is opened, so nothing can have changed.
     if (cached.content !== null && cached.siblings.size === 0) {
-      return this.#respond(cached, request);
+      return await this.#respond(cached, request);
     }
-    return this.#respond(cached, request).catch((error) => this.#reload(error, request, key));
+    try {
+      return await this.#respond(cached, request);
+    } catch (error) {
+      return await this.#reload(error, request, key);
+    }
   }
 
   /** A cached file replaced since it was checked is forgotten and served afresh, once. */
@@ -168,7 +170,11 @@ export class StaticFiles {
     const info = await _stat(path);
     if (!info.isFile) throw _notFound();
     const served = within.type ?? this.#types.lookup(name);
-    if (served === null) throw new HttpError(415, "File type not served", { reason: "type" });
+    if (served === null) {
+      throw new HttpError(STATUS_CODE.UnsupportedMediaType, "File type not served", {
+        reason: "type",
+      });
+    }
     const mtimeMs = info.mtime?.getTime() ?? 0;
     const { root } = within;
     const id = fileId(info);
@@ -210,6 +216,7 @@ export class StaticFiles {
         : unchanged && previous.gzipped !== null
         ? previous.gzipped
         : _memo(() => gzipSync(content)),
+      plainHeaders: new HeaderMemo(),
     };
     this.#cache?.set(key, resolved, now);
     return resolved;
@@ -224,7 +231,9 @@ export class StaticFiles {
       throw fileError(error);
     }
     if (!insideRoot(root, real)) {
-      throw new HttpError(403, "Path leaves the web root", { reason: "traversal" });
+      throw new HttpError(STATUS_CODE.Forbidden, "Path leaves the web root", {
+        reason: "traversal",
+      });
     }
     return real;
   }
@@ -293,5 +302,5 @@ function _memo<T>(make: () => T): () => T {
 }
 
 function _notFound(): HttpError {
-  return new HttpError(404, "Not found");
+  return new HttpError(STATUS_CODE.NotFound, "Not found");
 }

@@ -7,6 +7,7 @@
 
 import type { Exchange } from "../http/handler.ts";
 import { HttpError } from "../http/http_error.ts";
+import { STATUS_CODE } from "../http/status.ts";
 import { fieldValue, fieldValues, type Request } from "../http/request.ts";
 import type { HttpResponse } from "../http/response.ts";
 import type { BearerAuth } from "../guard/upload_auth.ts";
@@ -79,9 +80,11 @@ export async function handleUpload(
   options.auth?.check(fieldValue(request.fields, "authorization"));
   const types = fieldValues(request.fields, "content-type");
   if (types.length !== 1 || !isJsonContentType(types[0])) {
-    throw new HttpError(415, "Content-Type must be application/json", { reason: "type" });
+    throw new HttpError(STATUS_CODE.UnsupportedMediaType, "Content-Type must be application/json", {
+      reason: "type",
+    });
   }
-  if (request.body.kind === "none") throw new HttpError(400, "Empty body");
+  if (request.body.kind === "none") throw new HttpError(STATUS_CODE.BadRequest, "Empty body");
   const share = _inflightShare(request, options);
   try {
     await exchange.sendContinue();
@@ -116,7 +119,7 @@ function _inflightShare(request: Request, options: UploadOptions): number {
     // Closed, not drained: under a flood of uploads, reading bodies only to
     // drop them would cost the time that the ones in flight and every other
     // client need.
-    throw new HttpError(503, "Too many uploads in progress", {
+    throw new HttpError(STATUS_CODE.ServiceUnavailable, "Too many uploads in progress", {
       close: true,
       headers: [["Retry-After", BUSY_RETRY_AFTER]],
     });
@@ -128,7 +131,7 @@ function _inflightShare(request: Request, options: UploadOptions): number {
 async function _store(received: Received, options: UploadOptions): Promise<string> {
   if (!options.quota.reserve(received.size)) {
     await options.store.discard(received);
-    throw new HttpError(507, "Upload quota exhausted");
+    throw new HttpError(STATUS_CODE.InsufficientStorage, "Upload quota exhausted");
   }
   try {
     return await options.store.publish(received);

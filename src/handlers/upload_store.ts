@@ -11,6 +11,7 @@
 
 import { join } from "node:path";
 import { HttpError } from "../http/http_error.ts";
+import { STATUS_CODE } from "../http/status.ts";
 import { randomHex, uploadName } from "./upload_name.ts";
 
 /** Temporary files older than this are left-overs of a crash. */
@@ -218,7 +219,7 @@ function _storageError(error: unknown): unknown {
   const code = (error as { code?: string }).code;
   const message = String((error as Error)?.message ?? "");
   if (code === "ENOSPC" || code === "EDQUOT" || /No space left|quota exceeded/i.test(message)) {
-    return new HttpError(507, "Not enough storage for the upload");
+    return new HttpError(STATUS_CODE.InsufficientStorage, "Not enough storage for the upload");
   }
   return error;
 }

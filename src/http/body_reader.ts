@@ -7,6 +7,7 @@
 
 import { ChunkedDecoder } from "./chunked_decoder.ts";
 import { HttpError } from "./http_error.ts";
+import { STATUS_CODE } from "./status.ts";
 import type { BodyFraming } from "./request.ts";
 
 /** Buffered bytes from a connection. */
@@ -59,7 +60,10 @@ export class BodyReader {
     this.#finished = framing.kind === "none";
     this.#maxBody = limits.maxBody;
     if (framing.kind === "length" && framing.length > limits.maxBody) {
-      throw new HttpError(413, "Request body too large", { close: true, reason: "limit" });
+      throw new HttpError(STATUS_CODE.ContentTooLarge, "Request body too large", {
+        close: true,
+        reason: "limit",
+      });
     }
   }
 
@@ -84,7 +88,7 @@ export class BodyReader {
       if (this.#finished) break;
       if (!(await this.#source.fill())) {
         // A client that goes away mid-body is not an attack signature: no reason, no strike.
-        throw new HttpError(400, "Request body ended early", { close: true });
+        throw new HttpError(STATUS_CODE.BadRequest, "Request body ended early", { close: true });
       }
     }
     return null;

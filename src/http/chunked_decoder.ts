@@ -10,6 +10,7 @@
 import { BACKSLASH, CR, EQUALS, HTAB, LF, QUOTE, SEMICOLON, SP, TCHAR } from "./bytes.ts";
 import { foldFieldName } from "./field_names.ts";
 import { badRequest, HttpError } from "./http_error.ts";
+import { STATUS_CODE } from "./status.ts";
 
 /** Limits of {@linkcode ChunkedDecoder}. */
 export interface ChunkedLimits {
@@ -255,7 +256,10 @@ export class ChunkedDecoder {
     }
     this.#total += this.#size;
     if (this.#total > this.#limits.maxBody) {
-      throw new HttpError(413, "Request body too large", { close: true, reason: "limit" });
+      throw new HttpError(STATUS_CODE.ContentTooLarge, "Request body too large", {
+        close: true,
+        reason: "limit",
+      });
     }
     this.#state = State.Data;
   }
@@ -267,7 +271,10 @@ export class ChunkedDecoder {
 
   #trailerByte(byte: number): void {
     if (++this.#trailerBytes > this.#limits.maxTrailer) {
-      throw new HttpError(431, "Trailer section too large", { close: true, reason: "limit" });
+      throw new HttpError(STATUS_CODE.RequestHeaderFieldsTooLarge, "Trailer section too large", {
+        close: true,
+        reason: "limit",
+      });
     }
     if (byte === CR) {
       this.#state = State.TrailerLF;
@@ -299,7 +306,10 @@ export class ChunkedDecoder {
     }
     if (!this.#lineHasColon) throw badRequest("Invalid trailer field");
     if (++this.#trailerFields > this.#limits.maxTrailerFields) {
-      throw new HttpError(431, "Too many trailer fields", { close: true, reason: "limit" });
+      throw new HttpError(STATUS_CODE.RequestHeaderFieldsTooLarge, "Too many trailer fields", {
+        close: true,
+        reason: "limit",
+      });
     }
     this.#lineLength = 0;
     this.#lineHasColon = false;

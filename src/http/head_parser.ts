@@ -7,6 +7,7 @@
 
 import { COLON, CR, DEL, HTAB, SP, TCHAR } from "./bytes.ts";
 import { badRequest, HttpError } from "./http_error.ts";
+import { STATUS_CODE } from "./status.ts";
 import { TextCache } from "./text_cache.ts";
 
 /** A request line and its header fields, syntactically valid. */
@@ -99,7 +100,9 @@ function _parseRequestLine(buf: Uint8Array, start: number, end: number, texts: T
 function _parseVersion(text: string): "HTTP/1.1" | "HTTP/1.0" {
   if (text === "HTTP/1.1" || text === "HTTP/1.0") return text;
   if (/^HTTP\/\d\.\d$/.test(text)) {
-    throw new HttpError(505, "HTTP version not supported", { close: true });
+    throw new HttpError(STATUS_CODE.HTTPVersionNotSupported, "HTTP version not supported", {
+      close: true,
+    });
   }
   throw badRequest("Malformed HTTP version");
 }

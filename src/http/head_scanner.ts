@@ -7,6 +7,7 @@
 
 import { CR, LF, SP } from "./bytes.ts";
 import { HttpError } from "./http_error.ts";
+import { STATUS_CODE } from "./status.ts";
 
 /** The limits a head is held to. */
 export interface HeadLimits {
@@ -128,13 +129,22 @@ export class HeadScanner {
 }
 
 function _bareLineEnd(kind: string): HttpError {
-  return new HttpError(400, `Bare ${kind} in request head`, { close: true, reason: "parse" });
+  return new HttpError(STATUS_CODE.BadRequest, `Bare ${kind} in request head`, {
+    close: true,
+    reason: "parse",
+  });
 }
 
 function _tooLarge(message: string): HttpError {
-  return new HttpError(431, message, { close: true, reason: "limit" });
+  return new HttpError(STATUS_CODE.RequestHeaderFieldsTooLarge, message, {
+    close: true,
+    reason: "limit",
+  });
 }
 
 function _uriTooLong(): HttpError {
-  return new HttpError(414, "Request-target too long", { close: true, reason: "limit" });
+  return new HttpError(STATUS_CODE.URITooLong, "Request-target too long", {
+    close: true,
+    reason: "limit",
+  });
 }

@@ -5,7 +5,7 @@
  */
 
 import type { HttpResponse } from "./response.ts";
-import { STATUS_TEXT } from "./status.ts";
+import { STATUS_CODE, STATUS_TEXT } from "./status.ts";
 
 const encoder = new TextEncoder();
 
@@ -87,5 +87,5 @@ export class HttpError extends Error {
  * ```
  */
 export function badRequest(message: string): HttpError {
-  return new HttpError(400, message, { close: true, reason: "parse" });
+  return new HttpError(STATUS_CODE.BadRequest, message, { close: true, reason: "parse" });
 }

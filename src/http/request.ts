@@ -8,6 +8,7 @@
 import { isFramingLookalike } from "./field_names.ts";
 import type { RequestHead } from "./head_parser.ts";
 import { badRequest, HttpError } from "./http_error.ts";
+import { STATUS_CODE } from "./status.ts";
 
 /** How the request body is framed. */
 export type BodyFraming =
@@ -65,7 +66,7 @@ const BODILESS_METHODS: ReadonlySet<string> = new Set(["GET", "HEAD", "OPTIONS",
 export function interpretHead(head: RequestHead): Request {
   const { method, target, version, fields } = head;
   if (!SERVED_METHODS.has(method) && !REFUSED_METHODS.has(method)) {
-    throw new HttpError(501, "Method not implemented", { close: true });
+    throw new HttpError(STATUS_CODE.NotImplemented, "Method not implemented", { close: true });
   }
   _refuseFramingLookalikes(fields);
   const bodiless = BODILESS_METHODS.has(method);
@@ -172,7 +173,9 @@ function _framing(fields: [string, string][], version: string): BodyFraming {
       throw badRequest("Transfer-Encoding chunked must be last and once");
     }
     if (codings.length !== 1 || chunked !== 1) {
-      throw new HttpError(501, "Transfer coding not implemented", { close: true });
+      throw new HttpError(STATUS_CODE.NotImplemented, "Transfer coding not implemented", {
+        close: true,
+      });
     }
     return { kind: "chunked" };
   }
@@ -218,7 +221,7 @@ function _expectContinue(fields: [string, string][], version: string): boolean {
   const expect = fieldValues(fields, "expect");
   if (expect.length === 0) return false;
   if (expect.length > 1 || expect[0].toLowerCase() !== "100-continue") {
-    throw new HttpError(417, "Unsupported expectation", { close: true });
+    throw new HttpError(STATUS_CODE.ExpectationFailed, "Unsupported expectation", { close: true });
   }
   return version === "HTTP/1.1";
 }

@@ -61,10 +61,8 @@ export interface WriteOptions {
 const SINGLE_WRITE_LIMIT = 64 * 1024;
 /**
  * Small responses are put together in spare buffers, given back once written.
- * As many are kept as writes can be in flight in one worker under load: with
- * 32, half the takes at 256 connections found none spare and allocated (a
- * zeroed 16 KiB each, 5.5% of a worker's time in a `--cpu-prof` profile).
- * At most 4 MiB per worker, held only after such a peak.
+ * As many are kept as writes can be in flight in one worker under load, at
+ * most 4 MiB per worker, held only after such a peak.
  */
 const SPARE = new BufferPool(16 * 1024, 256);
 const encoder = new TextEncoder();

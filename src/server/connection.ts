@@ -10,6 +10,7 @@
 import { BufferPool } from "../http/buffer_pool.ts";
 import type { RequestHead } from "../http/head_parser.ts";
 import { HttpError, type SecurityReason } from "../http/http_error.ts";
+import { STATUS_CODE } from "../http/status.ts";
 import { hostOfAddress } from "../guard/host_allow.ts";
 import { fieldValue } from "../http/request.ts";
 import { BodyFeed } from "./body_feed.ts";
@@ -178,13 +179,15 @@ export class Connection implements Expiring {
     }
     this.#ctx.turns.working(this.#ticket);
     const started = performance.now();
-    let outcome: Outcome;
+    let outcome: Outcome | null;
     try {
       outcome = await this.#exchange(end, started);
     } catch (error) {
       if (this.#clock.phase === "closed") return false;
       outcome = this.#responder.failure(error, { ...this.#responder.origin(), started });
     }
+    // A banned client is dropped without an answer.
+    if (outcome === null) return false;
     if (this.#clock.timedOut) return false;
     if (outcome.error?.reason && this.#strike(outcome.client, outcome.error.reason)) {
       outcome.close = true;
@@ -206,10 +209,11 @@ export class Connection implements Expiring {
   }
 
   /**
-   * The exchange's outcome for the head ending at `end`; a head that does not
-   * parse (it still takes a token), or a banned client, throws at once.
+   * The exchange's outcome for the head ending at `end`; `null` for a banned
+   * client, whose connection is closed. A head that does not parse (it still
+   * takes a token) throws at once.
    */
-  #exchange(end: number, started: number): Promise<Outcome> {
+  #exchange(end: number, started: number): Promise<Outcome | null> {
     let head: RequestHead;
     try {
       head = this.#heads.parse(end);
@@ -223,7 +227,7 @@ export class Connection implements Expiring {
     const client = this.#ctx.proxies.clientAddress(this.#peer, head.fields);
     if (this.#ctx.admission.banned(client)) {
       this.close();
-      throw new Error("Banned client");
+      return Promise.resolve(null);
     }
     this.#ctx.proxyWarning.notice(this.#peer, head.fields);
     const retryAfter = this.#ctx.admission.takeToken(client);
@@ -285,7 +289,10 @@ export class Connection implements Expiring {
 
   #timeOut(phase: "head" | "body"): void {
     this.#clock.timedOut = true;
-    const error = new HttpError(408, "Request timeout", { close: true, reason: "timeout" });
+    const error = new HttpError(STATUS_CODE.RequestTimeout, "Request timeout", {
+      close: true,
+      reason: "timeout",
+    });
     const head = phase === "body" ? this.#current : null;
     // Only a partial head counts towards a ban; a stalled body does not.
     if (phase === "head") this.#strike(this.#peer, "timeout");

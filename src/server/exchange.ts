@@ -10,6 +10,7 @@
 import { type BodyLimits, BodyReader, type ByteSource } from "../http/body_reader.ts";
 import type { Handler } from "../http/handler.ts";
 import { HttpError } from "../http/http_error.ts";
+import { STATUS_CODE } from "../http/status.ts";
 import { interpretHead, type Request } from "../http/request.ts";
 import { type Outcome, type OutcomeOrigin, releaseResponse } from "./outcome.ts";
 import type { Responder } from "./responder.ts";
@@ -54,7 +55,7 @@ export async function exchange(
     body = new BodyReader(io.body, request.body, io.bodyLimits);
     // After the body reader exists, so the refusal path drains or closes for the body.
     if (retryAfter > 0) {
-      throw new HttpError(429, "Too many requests", {
+      throw new HttpError(STATUS_CODE.TooManyRequests, "Too many requests", {
         reason: "rate",
         headers: [["Retry-After", String(retryAfter)]],
       });

@@ -3,62 +3,17 @@
  *
  * Deno completes a socket read at once when its bytes are already there, so
  * under load a group of connections can be served again and again while the
- * reads of others wait: measured with 1 worker, wrk and h2load at 160–256
- * keep-alive connections, some connections waited over 3 s (p99 0.4–1.5 s)
- * while others were served 20× more often. Waiting for a timer turn after each
- * response puts every connection in one round-robin queue (p99 figures below).
- * The turn costs up to a millisecond, which is free when
- * each connection's own cycle is long, but cut throughput by 60% at 50
- * connections, where no connection starved. So the turn is taken only above
- * {@linkcode FAIR_TURN_ABOVE} open connections in one worker. The connections
- * waiting for a turn share one timer: a timer each cost about 6% of the time
- * at 256 connections (their Timeout objects, the timer list, and garbage).
- *
- * One turn resumes at most {@linkcode MAX_RESUMED_PER_TURN} connections; the
- * rest go on at the next turn. Measured with 1 worker at 256 connections, p99
- * over 5 s runs: all at once 56–58 ms, at most 128 per turn 58–63 ms, at most
- * 64 per turn 21–29 ms (and no fewer requests per second), at most 32 per turn
- * 22–24 ms but about 30% fewer requests per second (the turns, not the CPU, set
- * the pace). The sharp step between 64 and 128 fits tokio's cooperative budget
- * (128 operations per poll of Deno's event loop, after which ready sockets
- * wait for the next poll) — our reading, not something Deno documents.
- *
- * Chained `setTimeout(…, 1)` fire 2.2–2.3 ms apart in Deno 2.9.6 here, and a
- * bare `Deno.listen` loop with these turns measured 28 500–29 500 requests per
- * second; but the turn timer is set for when the first waiter is due, under
- * load often at once, so the worker's CPU sets the pace, not the timer: bastion
- * with 1 worker at 256 connections measured 26 000–34 000 in `deno task bench`
- * (at 34 000, a turn of 64 every 1.9 ms). Tried and not
- * kept, for p99 at 256 connections with 1 worker: a turn at every event-loop
- * pass (`setImmediate`: p99 over 1 s, the sockets' readiness is not polled
- * between), turns rung by a loopback socket or by a helper thread every
- * 0.5 ms with 32 or 40 per turn (no better than the timer and 64, within the
- * machine's noise), and 64 resumed in two halves one pass apart (no better).
- *
- * A turn does not go on while the last turn's connections are still out.
- * Its timer is set for when the first waiter is due, which under load is at
- * once; so when a turn ran long (a burst of new connections, a collection),
- * the next one fired before the 64 it resumed had answered, and 128 or more
- * connections were in flight, past the 128-operation budget above: traced with
- * 1 worker at 256 connections, about half the intervals between turns over
- * 8 ms (2–3 ms is usual, and these make the p99) began with all 64 still out.
- * So a turn waits while more than {@linkcode MAX_STILL_OUT} of the last turn's
- * connections work on a request, or, for {@linkcode READ_GRACE_MS} after it,
- * still wait for a request's bytes (after that they are idle clients, not
- * work), and never longer than {@linkcode MAX_HOLD_MS}: a request waiting on
- * a slow client (a stalled upload body, a full socket buffer) counts as work
- * too, and with the cap a turn still lets 64 go on per 5 ms (12 800 per
- * second) if every turn held; traced at 256 connections, 27 of 1 722 turns
- * held, all within the read grace (the timer fired before the reads were
- * done). A connection counts only for the turn that resumed it. A new connection
- * takes a turn before its first read too: when the connections that reached
- * `--max-requests-per-connection` together come back together (the turns keep
- * them in step), up to 250 first requests were answered between two turns.
- * Measured in 11 alternating 5-s wrk runs against the version before (6 with a
- * 10-ms cap, 5 with 5 ms), 1 worker, 256 connections: p99 26.6 ms on average
- * (23.4–30.0) against 30.0 (22.9–42.6), p99 / p50 2.00 against 2.24, as many
- * requests per second (18 500 against 18 700). With 2 workers, 256
- * connections, no change (p99 27.5 against 28.1 ms, 6 rounds).
+ * reads of others wait. Above {@linkcode FAIR_TURN_ABOVE} open connections in
+ * one worker, a connection waits for a timer turn after each response (and
+ * before its first request), which puts every connection in one round-robin
+ * queue; below it, where nobody starves, a turn would only cost throughput.
+ * The waiters share one timer. A turn resumes at most
+ * {@linkcode MAX_RESUMED_PER_TURN} (more in flight at once went past what
+ * one poll of the event loop serves, our reading of tokio's cooperative
+ * budget), and the next turn waits while more than
+ * {@linkcode MAX_STILL_OUT} of the last turn's connections still work on a
+ * request, {@linkcode MAX_HOLD_MS} at most. The measurements behind these
+ * numbers are in `docs/performance.md` ("Fair turns").
  * @module
  */
 

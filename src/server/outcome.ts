@@ -85,7 +85,6 @@ export function recordOutcome(
     cut: sent.cut,
   });
   ctx.metrics.request(head?.method ?? "OTHER", status, sent.body, durationMs);
-  if (status === 201) ctx.metrics.upload();
   if (error?.reason) {
     ctx.metrics.rejection(error.reason);
     ctx.log.security(error.reason, {

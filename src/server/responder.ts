@@ -6,6 +6,7 @@
  */
 
 import { HttpError } from "../http/http_error.ts";
+import { STATUS_CODE } from "../http/status.ts";
 import type { RequestHead } from "../http/head_parser.ts";
 import { serializeHead } from "../http/response.ts";
 import type { ServerContext } from "./context.ts";
@@ -76,7 +77,9 @@ export class Responder {
   failure(error: unknown, origin: OutcomeOrigin): Outcome {
     if (!(error instanceof HttpError)) {
       this.#ctx.log.error("request failed", { conn: this.tag, error: String(error) });
-      error = new HttpError(500, "Internal server error", { close: true });
+      error = new HttpError(STATUS_CODE.InternalServerError, "Internal server error", {
+        close: true,
+      });
     }
     const httpError = error as HttpError;
     return {

@@ -6,6 +6,7 @@
  */
 
 import { HttpError } from "../http/http_error.ts";
+import { STATUS_CODE } from "../http/status.ts";
 import type { Refusal } from "../shared/client_table.ts";
 import type { SharedState } from "../shared/shared_state.ts";
 import { Connection } from "./connection.ts";
@@ -199,12 +200,14 @@ class _Server implements RunningServer {
 
 /** 400 for plain HTTP sent to the TLS port: a mistake, not an attack. */
 function _speaksHttps(): HttpError {
-  return new HttpError(400, "This port speaks HTTPS: use an https:// URL", { close: true });
+  return new HttpError(STATUS_CODE.BadRequest, "This port speaks HTTPS: use an https:// URL", {
+    close: true,
+  });
 }
 
 /** 503 for a connection over a cap: Retry-After 5, then close. */
 function _busy(refusal: string): HttpError {
-  return new HttpError(503, `Too many connections (${refusal})`, {
+  return new HttpError(STATUS_CODE.ServiceUnavailable, `Too many connections (${refusal})`, {
     close: true,
     headers: [["Retry-After", "5"]],
   });
