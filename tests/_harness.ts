@@ -15,13 +15,15 @@ export const REPO = fromFileUrl(new URL("..", import.meta.url));
 const RESOURCES = fromFileUrl(new URL("../resources", import.meta.url));
 /** The banner line; its port is group 1 (text) or 2 (JSON). */
 export const BANNER = /listening on https?:\/\/[^ ]*:(\d+)\/|"url":"https?:\/\/[^"]*:(\d+)\//;
+/** Switches bans and the rate limit off, so rejection-heavy tests trip neither (SPEC §6). */
+export const NO_LIMITS: readonly string[] = ["--ban", "off", "--rate-limit", "off"];
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 
 /** Options of {@linkcode startBastion}. */
 export interface StartOptions {
   /** Extra command-line arguments for bastion. @default [] */
-  args?: string[];
+  args?: readonly string[];
   /** Files to add to the web root, path → content. @default {} */
   files?: Record<string, string | Uint8Array>;
   /** Permission flags; by default exactly those of `deno task serve` for the temp root. */
@@ -101,6 +103,26 @@ export async function startBastion(options: StartOptions = {}): Promise<Bastion>
     return status;
   };
   return { ...process, stop, root, uploads };
+}
+
+/** Starts bastion with `options`, runs `body` with it, and stops it whatever happens. */
+export function withBastion<T>(
+  options: StartOptions,
+  body: (server: Bastion) => T | Promise<T>,
+): Promise<T>;
+/** Starts bastion with the default options, runs `body` with it, and stops it whatever happens. */
+export function withBastion<T>(body: (server: Bastion) => T | Promise<T>): Promise<T>;
+export async function withBastion<T>(
+  options: StartOptions | ((server: Bastion) => T | Promise<T>),
+  body?: (server: Bastion) => T | Promise<T>,
+): Promise<T> {
+  if (typeof options === "function") return await withBastion({}, options);
+  const server = await startBastion(options);
+  try {
+    return await body!(server);
+  } finally {
+    await server.stop();
+  }
 }
 
 /**
@@ -353,7 +375,7 @@ export class RawClient {
       while (this.#buffer.length < size + 2) await this.#more(deadline);
       if (size === 0) {
         this.#buffer = this.#buffer.subarray(2);
-        return _concat(parts);
+        return concat(...parts);
       }
       parts.push(this.#buffer.slice(0, size));
       this.#buffer = this.#buffer.subarray(size + 2);
@@ -378,7 +400,7 @@ export class RawClient {
       this.#eof = true;
       return;
     }
-    this.#buffer = _concat([this.#buffer, result.chunk.subarray(0, result.n)]);
+    this.#buffer = concat(this.#buffer, result.chunk.subarray(0, result.n));
   }
 
   #pendingRead: Promise<{ n: number | null; chunk: Uint8Array }> | null = null;
@@ -413,10 +435,12 @@ function _indexOf(buffer: Uint8Array, text: string): number {
   return -1;
 }
 
-function _concat(parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((sum, part) => sum + part.length, 0));
+/** The bytes of `parts` one after another, strings as UTF-8. */
+export function concat(...parts: (string | Uint8Array)[]): Uint8Array {
+  const bytes = parts.map((part) => typeof part === "string" ? encoder.encode(part) : part);
+  const out = new Uint8Array(bytes.reduce((sum, part) => sum + part.length, 0));
   let offset = 0;
-  for (const part of parts) {
+  for (const part of bytes) {
     out.set(part, offset);
     offset += part.length;
   }

@@ -1,7 +1,7 @@
 // Admission control over real sockets (SPEC §6): rate limit, bans, connection
 // caps with the wait queue, many source addresses, trusted proxies.
 import { assertEquals, assertMatch, assertTrue } from "./_assert.ts";
-import { fromAddress, get, RawClient, roundTrip, startBastion } from "./_harness.ts";
+import { fromAddress, get, NO_LIMITS, RawClient, roundTrip, withBastion } from "./_harness.ts";
 
 const TRAVERSAL = "GET /../etc/passwd HTTP/1.1\r\nHost: localhost\r\n\r\n";
 
@@ -10,8 +10,7 @@ function status(text: string): number {
 }
 
 Deno.test("the rate limit answers 429 with Retry-After once the burst is spent, and keeps the connection", async () => {
-  const server = await startBastion({ args: ["--rate-limit", "1/s:5", "--ban", "off"] });
-  try {
+  await withBastion({ args: ["--rate-limit", "1/s:5", "--ban", "off"] }, async (server) => {
     const client = await RawClient.connect(server.port);
     for (let i = 0; i < 5; i++) {
       await client.send(get("/"));
@@ -26,14 +25,11 @@ Deno.test("the rate limit answers 429 with Retry-After once the burst is spent, 
     assertEquals((await client.response()).status, 429, "a 429 took no token: still none left");
     client.close();
     await server.waitForLog(/reason=rate/);
-  } finally {
-    await server.stop();
-  }
+  });
 });
 
 Deno.test("concurrent requests get exactly the burst's worth of tokens", async () => {
-  const server = await startBastion({ args: ["--rate-limit", "1/s:40", "--ban", "off"] });
-  try {
+  await withBastion({ args: ["--rate-limit", "1/s:40", "--ban", "off"] }, async (server) => {
     const started = Date.now();
     const clients = await Promise.all(
       Array.from({ length: 8 }, () => RawClient.connect(server.port)),
@@ -50,14 +46,11 @@ Deno.test("concurrent requests get exactly the burst's worth of tokens", async (
     assertEquals(statuses.length, 80);
     assertTrue(ok >= 40 && ok <= 40 + refills, `${ok} answered, burst 40 (+${refills} refilled)`);
     assertEquals(statuses.filter((code) => code === 429).length, 80 - ok);
-  } finally {
-    await server.stop();
-  }
+  });
 });
 
 Deno.test("the Nth security rejection bans the address: new connections closed at once, one alert", async () => {
-  const server = await startBastion({ args: ["--ban", "3/60s:300s", "--rate-limit", "off"] });
-  try {
+  await withBastion({ args: ["--ban", "3/60s:300s", "--rate-limit", "off"] }, async (server) => {
     const client = await RawClient.connect(server.port);
     for (let i = 0; i < 3; i++) {
       await client.send(TRAVERSAL);
@@ -77,18 +70,15 @@ Deno.test("the Nth security rejection bans the address: new connections closed a
     assertEquals(server.stdout().match(/reason=ban/g)?.length, 1, "one alert per ban");
     const other = await fromAddress(server.port, "127.0.0.2", get("/", "Connection: close\r\n"));
     assertEquals(status(other), 200, "other addresses are not affected");
-  } finally {
-    await server.stop();
-  }
+  });
 });
 
 Deno.test("404, 405 and 415 do not count towards a ban", async () => {
-  const server = await startBastion({
+  await withBastion({
     // The seed profile refuses .css with 415; the web profile serves it.
     args: ["--ban", "3/60s:300s", "--rate-limit", "off", "--profile", "seed"],
     files: { "style.css": "body {}" },
-  });
-  try {
+  }, async (server) => {
     const client = await RawClient.connect(server.port);
     for (let i = 0; i < 4; i++) {
       await client.send(
@@ -101,14 +91,11 @@ Deno.test("404, 405 and 415 do not count towards a ban", async () => {
     await client.send(get("/"));
     assertEquals((await client.response()).status, 200);
     client.close();
-  } finally {
-    await server.stop();
-  }
+  });
 });
 
 Deno.test("over the per-address cap a connection gets 503 with Retry-After: 5 and is closed", async () => {
-  const server = await startBastion({ args: ["--max-connections-per-ip", "2"] });
-  try {
+  await withBastion({ args: ["--max-connections-per-ip", "2"] }, async (server) => {
     const held = [await RawClient.connect(server.port), await RawClient.connect(server.port)];
     for (const client of held) {
       await client.send(get("/"));
@@ -130,9 +117,7 @@ Deno.test("over the per-address cap a connection gets 503 with Retry-After: 5 an
     await new Promise((resolve) => setTimeout(resolve, 100));
     assertEquals((await roundTrip(server.port, get("/"))).status, 200, "a freed slot is reused");
     held[1].close();
-  } finally {
-    await server.stop();
-  }
+  });
 });
 
 /**
@@ -149,10 +134,9 @@ async function busyUploading(client: RawClient): Promise<void> {
 }
 
 Deno.test("over the global cap connections wait in a bounded FIFO queue, then get 503", async () => {
-  const server = await startBastion({
+  await withBastion({
     args: ["--max-connections", "2", "--queue", "1", "--queue-timeout", "600ms"],
-  });
-  try {
+  }, async (server) => {
     const held = [await RawClient.connect(server.port), await RawClient.connect(server.port)];
     for (const client of held) {
       await client.send(get("/"));
@@ -183,14 +167,11 @@ Deno.test("over the global cap connections wait in a bounded FIFO queue, then ge
     queued.close();
     held[1].close();
     await server.waitForLog(/connections 2\/2/);
-  } finally {
-    await server.stop();
-  }
+  });
 });
 
 Deno.test("a flood from 3 000 distinct addresses keeps state bounded and the server serving", async () => {
-  const server = await startBastion({ args: ["--rate-limit", "1/s:1", "--ban", "off"] });
-  try {
+  await withBastion({ args: ["--rate-limit", "1/s:1", "--ban", "off"] }, async (server) => {
     for (let i = 0; i < 3000; i += 100) {
       const batch = Array.from({ length: 100 }, (_, j) => {
         const n = i + j + 1;
@@ -211,40 +192,31 @@ Deno.test("a flood from 3 000 distinct addresses keeps state bounded and the ser
       429,
       "after the flood, buckets are still kept and enforced",
     );
-  } finally {
-    await server.stop();
-  }
+  });
 });
 
 Deno.test("X-Forwarded-For is ignored unless the peer is a trusted proxy", async () => {
   const spoofed = (n: number) =>
     get("/", `X-Forwarded-For: 203.0.113.${n}\r\nConnection: close\r\n`);
-  const direct = await startBastion({ args: ["--rate-limit", "1/s:3", "--ban", "off"] });
-  try {
+  await withBastion({ args: ["--rate-limit", "1/s:3", "--ban", "off"] }, async (direct) => {
     const statuses = [];
     for (let i = 0; i < 5; i++) statuses.push((await roundTrip(direct.port, spoofed(i))).status);
     assertEquals(statuses.slice(0, 3), [200, 200, 200]);
     assertEquals(statuses.slice(3), [429, 429], "spoofing does not escape the rate limit");
     await direct.waitForLog(/INFO w1#c\d+ 127\.0\.0\.1 "GET \//);
-  } finally {
-    await direct.stop();
-  }
-  const proxied = await startBastion({
-    args: ["--rate-limit", "1/s:3", "--ban", "off", "--trust-proxy", "127.0.0.1/32"],
   });
-  try {
+  await withBastion({
+    args: ["--rate-limit", "1/s:3", "--ban", "off", "--trust-proxy", "127.0.0.1/32"],
+  }, async (proxied) => {
     for (let i = 0; i < 5; i++) {
       assertEquals((await roundTrip(proxied.port, spoofed(i))).status, 200);
     }
     await proxied.waitForLog(/INFO w1#c\d+ 203\.0\.113\.4 "GET \//);
-  } finally {
-    await proxied.stop();
-  }
+  });
 });
 
 Deno.test("a 429 for a request with a body never lets the body be read as a request", async () => {
-  const server = await startBastion({ args: ["--rate-limit", "1/s:1", "--ban", "off"] });
-  try {
+  await withBastion({ args: ["--rate-limit", "1/s:1", "--ban", "off"] }, async (server) => {
     const smuggled = "GET /sample.txt HTTP/1.1\r\nHost: localhost\r\nX-Smuggled: yes\r\n\r\n";
     const client = await RawClient.connect(server.port);
     await client.send(get("/"));
@@ -260,15 +232,12 @@ Deno.test("a 429 for a request with a body never lets the body be read as a requ
     client.close();
     await new Promise((resolve) => setTimeout(resolve, 200)); // let the access log flush
     assertEquals(/"GET \/sample\.txt/.test(server.stdout()), false, "the body was never parsed");
-  } finally {
-    await server.stop();
-  }
+  });
 });
 
 /** Two requests with `field` from 127.0.0.1, then the warning lines once both are logged. */
-async function forwardedWarnings(args: string[], field: string): Promise<string[]> {
-  const server = await startBastion({ args: ["--ban", "off", "--rate-limit", "off", ...args] });
-  try {
+function forwardedWarnings(args: string[], field: string): Promise<string[]> {
+  return withBastion({ args: [...NO_LIMITS, ...args] }, async (server) => {
     for (let i = 0; i < 2; i++) {
       const response = await roundTrip(server.port, get("/", `${field}\r\nConnection: close\r\n`));
       assertEquals(response.status, 200);
@@ -276,9 +245,7 @@ async function forwardedWarnings(args: string[], field: string): Promise<string[
     // The warning is logged before the request's access line.
     await server.waitForLog(/(?:GET \/ HTTP\/1\.1[^]*){2}/);
     return server.stdout().split("\n").filter((line) => /WARN|"level":"warn"/.test(line));
-  } finally {
-    await server.stop();
-  }
+  });
 }
 
 Deno.test("X-Forwarded-For from an untrusted peer logs one warning naming it and --trust-proxy", async () => {

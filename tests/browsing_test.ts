@@ -2,7 +2,7 @@
 // sockets: it never refuses a person (a browser loading a page of thumbnails,
 // `wget -r` over a tree), and it holds a client driving the server flat out.
 import { assertEquals, assertTrue } from "./_assert.ts";
-import { get, RawClient, startBastion } from "./_harness.ts";
+import { get, RawClient, withBastion } from "./_harness.ts";
 
 const RATE = 1000;
 const BURST = 2000;
@@ -13,8 +13,7 @@ function smallFiles(dir: string, count: number): Record<string, string> {
 }
 
 Deno.test("default rate limit: a browser's 300 requests over 6 keep-alive connections all get 200", async () => {
-  const server = await startBastion({ files: smallFiles("thumbs", 300) });
-  try {
+  await withBastion({ files: smallFiles("thumbs", 300) }, async (server) => {
     const statuses = (await Promise.all(Array.from({ length: 6 }, async (_, lane) => {
       const client = await RawClient.connect(server.port);
       const seen: number[] = [];
@@ -28,14 +27,11 @@ Deno.test("default rate limit: a browser's 300 requests over 6 keep-alive connec
     }))).flat();
     assertEquals(statuses.length, 300);
     assertEquals(statuses.filter((code) => code !== 200), [], "no 429 for a person");
-  } finally {
-    await server.stop();
-  }
+  });
 });
 
 Deno.test("default rate limit: 1000 requests in a row, reconnecting as wget does, get no 429", async () => {
-  const server = await startBastion({ files: smallFiles("tree", 1000) });
-  try {
+  await withBastion({ files: smallFiles("tree", 1000) }, async (server) => {
     const statuses: number[] = [];
     let client = await RawClient.connect(server.port);
     let connections = 1;
@@ -52,14 +48,11 @@ Deno.test("default rate limit: 1000 requests in a row, reconnecting as wget does
     client.close();
     assertEquals(statuses.filter((code) => code !== 200), [], "no 429 for a crawler");
     assertTrue(connections > 1, "the per-connection request cap made it reconnect");
-  } finally {
-    await server.stop();
-  }
+  });
 });
 
 Deno.test("default rate limit: a client driving the server flat out is held to 1000/s after a burst of 2000", async () => {
-  const server = await startBastion({ files: { "t.txt": "x" }, args: ["--ban", "off"] });
-  try {
+  await withBastion({ files: { "t.txt": "x" }, args: ["--ban", "off"] }, async (server) => {
     const started = performance.now();
     const tally = { ok: 0, limited: 0, retryAfter: 0, other: 0 };
     // Rounds of 60 connections × 100 pipelined requests, until 429s show (bounded).
@@ -77,9 +70,7 @@ Deno.test("default rate limit: a client driving the server flat out is held to 1
     assertEquals(tally.retryAfter, tally.limited, "every 429 carries Retry-After of at least 1");
     assertTrue(tally.ok >= BURST, `${tally.ok} answered: less than the burst of ${BURST}`);
     assertTrue(tally.ok <= ceiling, `${tally.ok} answered in ${elapsed.toFixed(2)} s`);
-  } finally {
-    await server.stop();
-  }
+  });
 });
 
 /** Sends `count` GETs at once on a new connection (the last asks to close); all it got back. */

@@ -14,7 +14,7 @@ import {
   RawClient,
   roundTrip,
   spawnBastion,
-  startBastion,
+  withBastion,
 } from "./_harness.ts";
 
 const ISO_TIME = String.raw`\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z`;
@@ -224,8 +224,7 @@ Deno.test("start-up refuses a missing web root, missing permissions and a port i
 });
 
 Deno.test("the banner is one line with the URL, workers, root, upload dir, limits and permission flags", async () => {
-  const server = await startBastion({ args: ["--max-body", "512KiB", "--max-uri", "2000"] });
-  try {
+  await withBastion({ args: ["--max-body", "512KiB", "--max-uri", "2000"] }, (server) => {
     const banners = server.stdout().split("\n").filter((line) => line.includes("listening"));
     assertEquals(banners.length, 1);
     const banner = banners[0];
@@ -239,10 +238,7 @@ Deno.test("the banner is one line with the URL, workers, root, upload dir, limit
     assertTrue(banner.includes(`--allow-read=${server.root}`), "read permission");
     assertTrue(banner.includes(`--allow-write=${server.uploads}`), "write permission");
     assertNotMatch(banner, /--allow-(run|env|ffi|sys|all)\b/, "no permission it does not have");
-  } finally {
-    await server.stop();
-    await removeRoot(server.root);
-  }
+  });
 });
 
 Deno.test("--log-format json makes every stdout line JSON: banner, access lines, security events", async () => {
@@ -286,56 +282,54 @@ Deno.test("--log-format json makes every stdout line JSON: banner, access lines,
 });
 
 Deno.test("access log lines have the SPEC §8 shape with bytes sent and the request id", async () => {
-  const server = await startBastion();
-  const client = await RawClient.connect(server.port);
-  try {
-    const size = (await Deno.stat(join(server.root, "index.html"))).size;
-    await client.send(get("/index.html", "X-Request-Id: trace-42.a_b\r\n"));
-    const ok = await client.response();
-    assertEquals(ok.status, 200);
-    const line = await logLine(server, /rid=trace-42\.a_b$/);
-    assertMatch(
-      line,
-      new RegExp(
-        `^${ISO_TIME} INFO w1#c\\d+ 127\\.0\\.0\\.1 "GET /index\\.html HTTP/1\\.1" 200 ${size} ` +
-          String.raw`\d+(\.\d+)?ms rid=trace-42\.a_b$`,
-      ),
-    );
+  await withBastion(async (server) => {
+    const client = await RawClient.connect(server.port);
+    try {
+      const size = (await Deno.stat(join(server.root, "index.html"))).size;
+      await client.send(get("/index.html", "X-Request-Id: trace-42.a_b\r\n"));
+      const ok = await client.response();
+      assertEquals(ok.status, 200);
+      const line = await logLine(server, /rid=trace-42\.a_b$/);
+      assertMatch(
+        line,
+        new RegExp(
+          `^${ISO_TIME} INFO w1#c\\d+ 127\\.0\\.0\\.1 "GET /index\\.html HTTP/1\\.1" 200 ${size} ` +
+            String.raw`\d+(\.\d+)?ms rid=trace-42\.a_b$`,
+        ),
+      );
 
-    await client.send(get("/index.html"));
-    const fresh = await client.response();
-    const rid = fresh.header("x-request-id")!;
-    assertMatch(rid, /^[A-Za-z0-9._-]{1,64}$/);
-    const freshLine = await logLine(server, new RegExp(`rid=${escapeRegExp(rid)}$`));
-    assertMatch(
-      freshLine,
-      new RegExp(
-        `^${ISO_TIME} INFO w1#c\\d+ 127\\.0\\.0\\.1 "GET /index\\.html HTTP/1\\.1" 200 ${size} `,
-      ),
-    );
+      await client.send(get("/index.html"));
+      const fresh = await client.response();
+      const rid = fresh.header("x-request-id")!;
+      assertMatch(rid, /^[A-Za-z0-9._-]{1,64}$/);
+      const freshLine = await logLine(server, new RegExp(`rid=${escapeRegExp(rid)}$`));
+      assertMatch(
+        freshLine,
+        new RegExp(
+          `^${ISO_TIME} INFO w1#c\\d+ 127\\.0\\.0\\.1 "GET /index\\.html HTTP/1\\.1" 200 ${size} `,
+        ),
+      );
 
-    await client.send(
-      `HEAD /index.html HTTP/1.1\r\nHost: localhost\r\nX-Request-Id: head-1\r\n\r\n`,
-    );
-    await client.response({ head: true });
-    assertMatch(await logLine(server, /rid=head-1$/), /"HEAD \/index\.html HTTP\/1\.1" 200 0 /);
+      await client.send(
+        `HEAD /index.html HTTP/1.1\r\nHost: localhost\r\nX-Request-Id: head-1\r\n\r\n`,
+      );
+      await client.response({ head: true });
+      assertMatch(await logLine(server, /rid=head-1$/), /"HEAD \/index\.html HTTP\/1\.1" 200 0 /);
 
-    await client.send(get("/missing.html", "X-Request-Id: missing-1\r\n"));
-    const missing = await client.response();
-    assertMatch(
-      await logLine(server, /rid=missing-1$/),
-      new RegExp(`"GET /missing\\.html HTTP/1\\.1" 404 ${missing.body.length} `),
-    );
-  } finally {
-    client.close();
-    await server.stop();
-    await removeRoot(server.root);
-  }
+      await client.send(get("/missing.html", "X-Request-Id: missing-1\r\n"));
+      const missing = await client.response();
+      assertMatch(
+        await logLine(server, /rid=missing-1$/),
+        new RegExp(`"GET /missing\\.html HTTP/1\\.1" 404 ${missing.body.length} `),
+      );
+    } finally {
+      client.close();
+    }
+  });
 });
 
 Deno.test("a traversal attempt and a forged Host are logged as WARN security events with their reason", async () => {
-  const server = await startBastion();
-  try {
+  await withBastion(async (server) => {
     const traversal = await roundTrip(
       server.port,
       get("/../etc/passwd", "X-Request-Id: sec-trav\r\n"),
@@ -375,15 +369,11 @@ Deno.test("a traversal attempt and a forged Host are logged as WARN security eve
     );
     assertEquals(absolute.status, 403);
     await logLine(server, / WARN .*reason=host.*sec-abs/);
-  } finally {
-    await server.stop();
-    await removeRoot(server.root);
-  }
+  });
 });
 
 Deno.test("log lines escape quotes and keep percent-encoded line breaks from forging lines", async () => {
-  const server = await startBastion();
-  try {
+  await withBastion(async (server) => {
     const quote = await roundTrip(server.port, get('/a"b', "X-Request-Id: inj-quote\r\n"));
     assertEquals(quote.status, 404);
     const quoteLine = await logLine(server, /rid=inj-quote$/);
@@ -409,10 +399,7 @@ Deno.test("log lines escape quotes and keep percent-encoded line breaks from for
       assertMatch(line, new RegExp(`^${ISO_TIME} (DEBUG|INFO|WARN|ERROR) w\\d+`), line);
       assertNotMatch(line, /^[^"]*forged/, "no forged line");
     }
-  } finally {
-    await server.stop();
-    await removeRoot(server.root);
-  }
+  });
 });
 
 Deno.test("--log-level warn still prints the banner, drops access lines and keeps security events", async () => {

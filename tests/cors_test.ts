@@ -1,9 +1,8 @@
 import { assertEquals } from "./_assert.ts";
-import { roundTrip, startBastion } from "./_harness.ts";
+import { roundTrip, withBastion } from "./_harness.ts";
 
 Deno.test("--cors answers preflights and marks GET/POST responses for the allowed origin only", async () => {
-  const server = await startBastion({ args: ["--cors", "https://app.example"] });
-  try {
+  await withBastion({ args: ["--cors", "https://app.example"] }, async (server) => {
     const preflight = await roundTrip(
       server.port,
       "OPTIONS /upload HTTP/1.1\r\nHost: localhost\r\nOrigin: https://app.example\r\n" +
@@ -42,14 +41,11 @@ Deno.test("--cors answers preflights and marks GET/POST responses for the allowe
       "GET / HTTP/1.1\r\nHost: localhost\r\nOrigin: https://evil.example\r\n\r\n",
     );
     assertEquals(foreign.header("access-control-allow-origin"), undefined);
-  } finally {
-    await server.stop();
-  }
+  });
 });
 
 Deno.test("without --cors, OPTIONS gets 204 with Allow and no CORS headers", async () => {
-  const server = await startBastion();
-  try {
+  await withBastion(async (server) => {
     const response = await roundTrip(
       server.port,
       "OPTIONS / HTTP/1.1\r\nHost: localhost\r\nOrigin: https://app.example\r\n" +
@@ -60,7 +56,5 @@ Deno.test("without --cors, OPTIONS gets 204 with Allow and no CORS headers", asy
     assertEquals(response.header("access-control-allow-origin"), undefined);
     const star = await roundTrip(server.port, "OPTIONS * HTTP/1.1\r\nHost: localhost\r\n\r\n");
     assertEquals(star.header("allow"), "GET, HEAD, POST, OPTIONS");
-  } finally {
-    await server.stop();
-  }
+  });
 });

@@ -8,9 +8,8 @@
 
 import { join } from "node:path";
 import { assertEquals, assertMatch, assertNotMatch, assertTrue } from "./_assert.ts";
-import { type Bastion, type RawResponse, roundTrip, startBastion } from "./_harness.ts";
+import { type Bastion, NO_LIMITS, type RawResponse, roundTrip, withBastion } from "./_harness.ts";
 
-const NO_LIMITS = ["--ban", "off", "--rate-limit", "off"];
 const MTIME = Date.UTC(2024, 2, 3, 4, 5, 6, 789);
 const SECRET = "SECRET-DOTFILE-CONTENT";
 
@@ -74,18 +73,19 @@ function rows(html: string): { href: string; label: string; cells: string[] }[] 
   return found;
 }
 
-async function startListing(extra: string[] = []): Promise<Bastion> {
-  const server = await startBastion({ args: [...NO_LIMITS, ...extra], files: FILES });
-  for (const name of Object.keys(FILES)) {
-    const path = join(server.root, name);
-    await Deno.utime(path, new Date(MTIME), new Date(MTIME));
-  }
-  return server;
+/** Starts bastion on FILES, all dated MTIME, with `extra` flags; runs `body`, and stops it. */
+function withListing(extra: string[], body: (server: Bastion) => Promise<void>): Promise<void> {
+  return withBastion({ args: [...NO_LIMITS, ...extra], files: FILES }, async (server) => {
+    for (const name of Object.keys(FILES)) {
+      const path = join(server.root, name);
+      await Deno.utime(path, new Date(MTIME), new Date(MTIME));
+    }
+    await body(server);
+  });
 }
 
 Deno.test("--dir-listing: an HTML listing, directories first then files by name, with sizes and dates", async () => {
-  const server = await startListing(["--dir-listing"]);
-  try {
+  await withListing(["--dir-listing"], async (server) => {
     const response = await send(server, "/list/");
     assertEquals(response.status, 200);
     assertEquals(response.header("content-type"), "text/html; charset=utf-8");
@@ -122,14 +122,11 @@ Deno.test("--dir-listing: an HTML listing, directories first then files by name,
     const redirect = await send(server, "/list");
     assertEquals(redirect.status, 301);
     assertEquals(redirect.header("location"), "/list/");
-  } finally {
-    await server.stop();
-  }
+  });
 });
 
 Deno.test('--dir-listing: names with < & " and spaces are HTML-escaped in text and percent-encoded in links that work', async () => {
-  const server = await startListing(["--dir-listing"]);
-  try {
+  await withListing(["--dir-listing"], async (server) => {
     const html = (await send(server, "/list/")).text();
     assertNotMatch(html, /<x>/, "no markup injected by a file name");
     assertNotMatch(html, /<b\b|a<b/, "no raw < from a directory name");
@@ -164,14 +161,11 @@ Deno.test('--dir-listing: names with < & " and spaces are HTML-escaped in text a
     assertEquals(rows(nested.text()).map((row) => row.label).filter((l) => l !== "../"), [
       "c.html",
     ]);
-  } finally {
-    await server.stop();
-  }
+  });
 });
 
 Deno.test("--dir-listing: dotfiles are never listed and stay 404 on direct access, dot-directories are not listed either", async () => {
-  const server = await startListing(["--dir-listing"]);
-  try {
+  await withListing(["--dir-listing"], async (server) => {
     for (const accept of ["text/html", "application/json"]) {
       const listing = await send(server, "/list/", [["Accept", accept]]);
       assertEquals(listing.status, 200);
@@ -194,14 +188,11 @@ Deno.test("--dir-listing: dotfiles are never listed and stay 404 on direct acces
         assertNotMatch(response.text(), /SECRET|Index of/, path);
       }
     }
-  } finally {
-    await server.stop();
-  }
+  });
 });
 
 Deno.test("--dir-listing: Accept: application/json gives the same entries as JSON with type, size and date", async () => {
-  const server = await startListing(["--dir-listing"]);
-  try {
+  await withListing(["--dir-listing"], async (server) => {
     for (const accept of ["application/json", "application/json, text/plain;q=0.5"]) {
       const response = await send(server, "/list/", [["Accept", accept]]);
       assertEquals(response.status, 200, accept);
@@ -225,14 +216,11 @@ Deno.test("--dir-listing: Accept: application/json gives the same entries as JSO
     assertEquals(strict.status, 200);
     const names = (await strict.json() as { name: string }[]).map((entry) => entry.name);
     assertEquals(names, LISTED.map(([name]) => name));
-  } finally {
-    await server.stop();
-  }
+  });
 });
 
 Deno.test("--dir-listing: a listing says it varies by Accept, since the same URL is HTML or JSON", async () => {
-  const server = await startListing(["--dir-listing"]);
-  try {
+  await withListing(["--dir-listing"], async (server) => {
     for (const accept of ["text/html", "application/json"]) {
       const response = await send(server, "/list/", [["Accept", accept]]);
       assertEquals(response.status, 200);
@@ -242,14 +230,11 @@ Deno.test("--dir-listing: a listing says it varies by Accept, since the same URL
         `Vary: ${response.header("vary")}`,
       );
     }
-  } finally {
-    await server.stop();
-  }
+  });
 });
 
 Deno.test("--dir-listing: a listing carries ETag and Last-Modified and revalidates to 304 until it changes", async () => {
-  const server = await startListing(["--dir-listing"]);
-  try {
+  await withListing(["--dir-listing"], async (server) => {
     // An HTTP date has whole seconds: the directories' own times are put in the past.
     for (const dir of ["", "a<b", "adir", "sub dir", "zdir"]) {
       await Deno.utime(join(server.root, "list", dir), new Date(MTIME), new Date(MTIME));
@@ -285,14 +270,11 @@ Deno.test("--dir-listing: a listing carries ETag and Last-Modified and revalidat
     assertMatch(changed.text(), /new\.html/);
     const stale = await send(server, "/list/", [["If-Modified-Since", lastModified]]);
     assertEquals(stale.status, 200, "and the directory's time");
-  } finally {
-    await server.stop();
-  }
+  });
 });
 
 Deno.test("--dir-listing: a directory with an index.html serves the index, not a listing", async () => {
-  const server = await startListing(["--dir-listing"]);
-  try {
+  await withListing(["--dir-listing"], async (server) => {
     const sub = await send(server, "/list/sub%20dir/");
     assertEquals(sub.status, 200);
     assertEquals(sub.text(), "<p>sub index</p>");
@@ -300,14 +282,11 @@ Deno.test("--dir-listing: a directory with an index.html serves the index, not a
     assertEquals(root.status, 200);
     assertEquals(root.text(), await Deno.readTextFile(join(server.root, "index.html")));
     assertNotMatch(root.text(), /Index of/);
-  } finally {
-    await server.stop();
-  }
+  });
 });
 
 Deno.test("without --dir-listing a directory without index.html is 404 and nothing is listed", async () => {
-  const server = await startListing();
-  try {
+  await withListing([], async (server) => {
     for (const accept of ["text/html", "application/json"]) {
       for (const path of ["/list/", "/list/zdir/", "/list/.git/"]) {
         const response = await send(server, path, [["Accept", accept]]);
@@ -317,7 +296,5 @@ Deno.test("without --dir-listing a directory without index.html is 404 and nothi
     }
     assertEquals((await send(server, "/list/sub%20dir/")).text(), "<p>sub index</p>");
     assertEquals((await send(server, "/list/b%20file.html")).text(), "bb");
-  } finally {
-    await server.stop();
-  }
+  });
 });

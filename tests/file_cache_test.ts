@@ -1,14 +1,13 @@
 // The hot-file cache never serves a changed file for longer than its TTL.
 import { join } from "node:path";
 import { assertEquals } from "./_assert.ts";
-import { get, roundTrip, startBastion } from "./_harness.ts";
+import { get, roundTrip, withBastion } from "./_harness.ts";
 
 Deno.test("a cached file is checked again after --file-cache-ttl and served fresh", async () => {
-  const server = await startBastion({
+  await withBastion({
     args: ["--file-cache-ttl", "200ms"],
     files: { "page.html": "<p>one</p>" },
-  });
-  try {
+  }, async (server) => {
     assertEquals((await roundTrip(server.port, get("/page.html"))).text(), "<p>one</p>");
     await Deno.writeTextFile(join(server.root, "page.html"), "<p>two, longer</p>");
     await new Promise((resolve) => setTimeout(resolve, 300));
@@ -18,18 +17,13 @@ Deno.test("a cached file is checked again after --file-cache-ttl and served fres
     await Deno.remove(join(server.root, "page.html"));
     await new Promise((resolve) => setTimeout(resolve, 300));
     assertEquals((await roundTrip(server.port, get("/page.html"))).status, 404);
-  } finally {
-    await server.stop();
-  }
+  });
 });
 
 Deno.test("--file-cache off reads the file on every request", async () => {
-  const server = await startBastion({ args: ["--file-cache", "off"], files: { "p.html": "a" } });
-  try {
+  await withBastion({ args: ["--file-cache", "off"], files: { "p.html": "a" } }, async (server) => {
     assertEquals((await roundTrip(server.port, get("/p.html"))).text(), "a");
     await Deno.writeTextFile(join(server.root, "p.html"), "bb");
     assertEquals((await roundTrip(server.port, get("/p.html"))).text(), "bb");
-  } finally {
-    await server.stop();
-  }
+  });
 });

@@ -11,17 +11,17 @@ import { join } from "node:path";
 import { brotliCompressSync } from "node:zlib";
 import { assertEquals, assertMatch, assertNotEquals, assertTrue } from "./_assert.ts";
 import {
+  BANNER,
   type Bastion,
   makeRoot,
+  NO_LIMITS,
   RawClient,
   type RawResponse,
   roundTrip,
   spawnBastion,
-  startBastion,
+  withBastion,
 } from "./_harness.ts";
 
-const NO_LIMITS = ["--ban", "off", "--rate-limit", "off"];
-const BANNER = /listening on https?:\/\/[^ ]*:(\d+)\//;
 /** 2023-11-14T22:13:20.123Z: an mtime with milliseconds, to check they are in the tag. */
 const MTIME = Date.UTC(2023, 10, 14, 22, 13, 20, 123);
 const LAST_MODIFIED = "Tue, 14 Nov 2023 22:13:20 GMT";
@@ -65,11 +65,10 @@ function assertNotModified(response: RawResponse, etag: string, label: string): 
 }
 
 Deno.test("files carry a strong size-mtime ETag, Last-Modified and the --cache-control value", async () => {
-  const server = await startBastion({
+  await withBastion({
     args: [...NO_LIMITS, "--cache-control", "max-age=60"],
     files: { "page.html": PAGE },
-  });
-  try {
+  }, async (server) => {
     await touch(server.root, ["page.html", "sample.txt", "logo.png"]);
     for (const name of ["page.html", "sample.txt", "logo.png"]) {
       const size = (await Deno.stat(join(server.root, name))).size;
@@ -91,79 +90,76 @@ Deno.test("files carry a strong size-mtime ETag, Last-Modified and the --cache-c
     assertEquals(strict.headers.get("last-modified"), LAST_MODIFIED);
     assertEquals(strict.headers.get("cache-control"), "max-age=60");
     assertEquals(await strict.text(), PAGE);
-  } finally {
-    await server.stop();
-  }
+  });
 });
 
 Deno.test("GET and HEAD with a matching If-None-Match get a bodiless 304 with ETag, Vary and the validators", async () => {
-  const server = await startBastion({ args: NO_LIMITS, files: { "page.html": PAGE } });
-  const client = await RawClient.connect(server.port);
-  try {
-    await touch(server.root, ["page.html"]);
-    const etag = expectedTag(PAGE.length, MTIME);
-    const matching = [etag, `W/${etag}`, "*", `"nope", ${etag}`, `"a",W/"b", ${etag} `];
-    for (const value of matching) {
-      for (const method of ["GET", "HEAD"]) {
-        const label = `${method} If-None-Match: ${value}`;
-        // A plain GET follows on the same connection: any stray 304 body would break it.
-        await client.send(
-          request(method, "/page.html", [["If-None-Match", value]]) +
-            request("GET", "/page.html"),
-        );
-        const response = await client.response({ head: method === "HEAD" });
-        assertNotModified(response, etag, label);
-        assertEquals(response.header("vary"), "Accept-Encoding", `${label}: 304 carries Vary`);
-        assertEquals(response.header("cache-control"), "no-cache", label);
-        const after = await client.response();
-        assertEquals(after.status, 200, `${label}: the connection is still in step`);
-        assertEquals(after.text(), PAGE, label);
+  await withBastion({ args: NO_LIMITS, files: { "page.html": PAGE } }, async (server) => {
+    const client = await RawClient.connect(server.port);
+    try {
+      await touch(server.root, ["page.html"]);
+      const etag = expectedTag(PAGE.length, MTIME);
+      const matching = [etag, `W/${etag}`, "*", `"nope", ${etag}`, `"a",W/"b", ${etag} `];
+      for (const value of matching) {
+        for (const method of ["GET", "HEAD"]) {
+          const label = `${method} If-None-Match: ${value}`;
+          // A plain GET follows on the same connection: any stray 304 body would break it.
+          await client.send(
+            request(method, "/page.html", [["If-None-Match", value]]) +
+              request("GET", "/page.html"),
+          );
+          const response = await client.response({ head: method === "HEAD" });
+          assertNotModified(response, etag, label);
+          assertEquals(response.header("vary"), "Accept-Encoding", `${label}: 304 carries Vary`);
+          assertEquals(response.header("cache-control"), "no-cache", label);
+          const after = await client.response();
+          assertEquals(after.status, 200, `${label}: the connection is still in step`);
+          assertEquals(after.text(), PAGE, label);
+        }
       }
-    }
-    assertEquals(client.pending.length, 0, "no stray bytes after the 304s");
+      assertEquals(client.pending.length, 0, "no stray bytes after the 304s");
 
-    for (const value of ['"nope"', `"${PAGE.length.toString(16)}-0"`, expectedTag(1, MTIME)]) {
-      const response = await send(server, "GET", "/page.html", [["If-None-Match", value]]);
-      assertEquals(response.status, 200, value);
-      assertEquals(response.text(), PAGE, value);
-    }
+      for (const value of ['"nope"', `"${PAGE.length.toString(16)}-0"`, expectedTag(1, MTIME)]) {
+        const response = await send(server, "GET", "/page.html", [["If-None-Match", value]]);
+        assertEquals(response.status, 200, value);
+        assertEquals(response.text(), PAGE, value);
+      }
 
-    // The gzip representation validates with its own tag and its 304 says so.
-    const gzipTag = expectedTag(PAGE.length, MTIME, "-gz");
-    for (const method of ["GET", "HEAD"]) {
-      const response = await send(server, method, "/page.html", [
-        ["Accept-Encoding", "gzip"],
-        ["If-None-Match", gzipTag],
-      ]);
-      assertNotModified(response, gzipTag, `${method} gzip 304`);
-      assertEquals(response.header("vary"), "Accept-Encoding");
-    }
+      // The gzip representation validates with its own tag and its 304 says so.
+      const gzipTag = expectedTag(PAGE.length, MTIME, "-gz");
+      for (const method of ["GET", "HEAD"]) {
+        const response = await send(server, method, "/page.html", [
+          ["Accept-Encoding", "gzip"],
+          ["If-None-Match", gzipTag],
+        ]);
+        assertNotModified(response, gzipTag, `${method} gzip 304`);
+        assertEquals(response.header("vary"), "Accept-Encoding");
+      }
 
-    // A strict client sees the same 304.
-    const first = await fetch(`http://127.0.0.1:${server.port}/page.html`);
-    await first.body?.cancel();
-    const tag = first.headers.get("etag")!;
-    const again = await fetch(`http://127.0.0.1:${server.port}/page.html`, {
-      headers: { "if-none-match": tag },
-    });
-    assertEquals(again.status, 304);
-    assertEquals(again.headers.get("etag"), tag);
-    assertEquals(again.headers.get("vary"), "Accept-Encoding");
-    assertEquals(again.headers.get("content-length"), null);
-    assertEquals((await again.arrayBuffer()).byteLength, 0);
-  } finally {
-    client.close();
-    await server.stop();
-  }
+      // A strict client sees the same 304.
+      const first = await fetch(`http://127.0.0.1:${server.port}/page.html`);
+      await first.body?.cancel();
+      const tag = first.headers.get("etag")!;
+      const again = await fetch(`http://127.0.0.1:${server.port}/page.html`, {
+        headers: { "if-none-match": tag },
+      });
+      assertEquals(again.status, 304);
+      assertEquals(again.headers.get("etag"), tag);
+      assertEquals(again.headers.get("vary"), "Accept-Encoding");
+      assertEquals(again.headers.get("content-length"), null);
+      assertEquals((await again.arrayBuffer()).byteLength, 0);
+    } finally {
+      client.close();
+    }
+  });
 });
 
 Deno.test("If-Modified-Since gives 304 for GET and HEAD unless modified later, and If-None-Match takes precedence", async () => {
   // Seed, where sample.txt is a download that never varies by encoding.
-  const server = await startBastion({
+  await withBastion({
     args: [...NO_LIMITS, "--profile", "seed"],
     files: { "page.html": PAGE },
-  });
-  try {
+  }, async (server) => {
     await touch(server.root, ["page.html", "sample.txt"]);
     const etag = expectedTag(PAGE.length, MTIME);
     const later = "Wed, 01 Jan 2098 00:00:00 GMT";
@@ -201,64 +197,61 @@ Deno.test("If-Modified-Since gives 304 for GET and HEAD unless modified later, a
     const invalid = await send(server, "GET", "/page.html", [["If-Modified-Since", "yesterday"]]);
     assertEquals(invalid.status, 200, "an invalid date is ignored");
     assertEquals(invalid.text(), PAGE);
-  } finally {
-    await server.stop();
-  }
+  });
 });
 
 Deno.test("a failing If-Match or If-Unmodified-Since is 412 for GET and HEAD; a passing one serves the file", async () => {
-  const server = await startBastion({ args: NO_LIMITS, files: { "page.html": PAGE } });
-  const client = await RawClient.connect(server.port);
-  try {
-    await touch(server.root, ["page.html"]);
-    const etag = expectedTag(PAGE.length, MTIME);
-    const failing: [string, string][][] = [
-      [["If-Match", '"other"']],
-      [["If-Match", `W/${etag}`]],
-      [["If-Match", expectedTag(PAGE.length, MTIME, "-gz")]],
-      [["If-Unmodified-Since", "Thu, 01 Jan 1970 00:00:00 GMT"]],
-      [["If-Unmodified-Since", new Date(MTIME - 1000).toUTCString()]],
-      [["If-Match", '"other"'], ["If-None-Match", etag]],
-      [["If-Unmodified-Since", "Thu, 01 Jan 1970 00:00:00 GMT"], ["If-None-Match", etag]],
-    ];
-    for (const headers of failing) {
-      for (const method of ["GET", "HEAD"]) {
-        const label = `${method} ${JSON.stringify(headers)}`;
-        await client.send(request(method, "/page.html", headers));
-        const response = await client.response({ head: method === "HEAD" });
-        assertEquals(response.status, 412, label);
-        assertEquals(response.header("connection"), undefined, `${label}: stays open`);
-        if (method === "GET") assertTrue(!response.text().includes("cacheable text"), label);
+  await withBastion({ args: NO_LIMITS, files: { "page.html": PAGE } }, async (server) => {
+    const client = await RawClient.connect(server.port);
+    try {
+      await touch(server.root, ["page.html"]);
+      const etag = expectedTag(PAGE.length, MTIME);
+      const failing: [string, string][][] = [
+        [["If-Match", '"other"']],
+        [["If-Match", `W/${etag}`]],
+        [["If-Match", expectedTag(PAGE.length, MTIME, "-gz")]],
+        [["If-Unmodified-Since", "Thu, 01 Jan 1970 00:00:00 GMT"]],
+        [["If-Unmodified-Since", new Date(MTIME - 1000).toUTCString()]],
+        [["If-Match", '"other"'], ["If-None-Match", etag]],
+        [["If-Unmodified-Since", "Thu, 01 Jan 1970 00:00:00 GMT"], ["If-None-Match", etag]],
+      ];
+      for (const headers of failing) {
+        for (const method of ["GET", "HEAD"]) {
+          const label = `${method} ${JSON.stringify(headers)}`;
+          await client.send(request(method, "/page.html", headers));
+          const response = await client.response({ head: method === "HEAD" });
+          assertEquals(response.status, 412, label);
+          assertEquals(response.header("connection"), undefined, `${label}: stays open`);
+          if (method === "GET") assertTrue(!response.text().includes("cacheable text"), label);
+        }
       }
+      const passing: [string, string][][] = [
+        [["If-Match", etag]],
+        [["If-Match", "*"]],
+        [["If-Match", `"other", ${etag}`]],
+        [["If-Unmodified-Since", LAST_MODIFIED]],
+        [["If-Unmodified-Since", "Wed, 01 Jan 2098 00:00:00 GMT"]],
+        [["If-Match", etag], ["If-Unmodified-Since", "Thu, 01 Jan 1970 00:00:00 GMT"]],
+      ];
+      for (const headers of passing) {
+        await client.send(request("GET", "/page.html", headers));
+        const response = await client.response();
+        assertEquals(response.status, 200, JSON.stringify(headers));
+        assertEquals(response.text(), PAGE, JSON.stringify(headers));
+      }
+      const strict = await fetch(`http://127.0.0.1:${server.port}/page.html`, {
+        headers: { "if-match": '"other"' },
+      });
+      assertEquals(strict.status, 412);
+      await strict.body?.cancel();
+    } finally {
+      client.close();
     }
-    const passing: [string, string][][] = [
-      [["If-Match", etag]],
-      [["If-Match", "*"]],
-      [["If-Match", `"other", ${etag}`]],
-      [["If-Unmodified-Since", LAST_MODIFIED]],
-      [["If-Unmodified-Since", "Wed, 01 Jan 2098 00:00:00 GMT"]],
-      [["If-Match", etag], ["If-Unmodified-Since", "Thu, 01 Jan 1970 00:00:00 GMT"]],
-    ];
-    for (const headers of passing) {
-      await client.send(request("GET", "/page.html", headers));
-      const response = await client.response();
-      assertEquals(response.status, 200, JSON.stringify(headers));
-      assertEquals(response.text(), PAGE, JSON.stringify(headers));
-    }
-    const strict = await fetch(`http://127.0.0.1:${server.port}/page.html`, {
-      headers: { "if-match": '"other"' },
-    });
-    assertEquals(strict.status, 412);
-    await strict.body?.cancel();
-  } finally {
-    client.close();
-    await server.stop();
-  }
+  });
 });
 
 Deno.test("an If-None-Match list split over two header lines is read as one list (RFC 9110 §5.3)", async () => {
-  const server = await startBastion({ args: NO_LIMITS, files: { "page.html": PAGE } });
-  try {
+  await withBastion({ args: NO_LIMITS, files: { "page.html": PAGE } }, async (server) => {
     await touch(server.root, ["page.html"]);
     const etag = expectedTag(PAGE.length, MTIME);
     for (const method of ["GET", "HEAD"]) {
@@ -268,9 +261,7 @@ Deno.test("an If-None-Match list split over two header lines is read as one list
       ]);
       assertNotModified(response, etag, `${method} with the match on the second line`);
     }
-  } finally {
-    await server.stop();
-  }
+  });
 });
 
 /** Starts bastion on an existing root (so that a restart serves the very same files). */
@@ -326,8 +317,7 @@ Deno.test("ETag and Last-Modified of an unchanged file are the same after a serv
 });
 
 Deno.test("identity, gzip and br representations have distinct strong ETags, each validating only itself", async () => {
-  const server = await startBastion({ args: NO_LIMITS, files: { "page.html": PAGE } });
-  try {
+  await withBastion({ args: NO_LIMITS, files: { "page.html": PAGE } }, async (server) => {
     const brotli = brotliCompressSync(new TextEncoder().encode(PAGE));
     await Deno.writeFile(join(server.root, "page.html.br"), brotli);
     await touch(server.root, ["page.html", "page.html.br"]);
@@ -365,7 +355,5 @@ Deno.test("identity, gzip and br representations have distinct strong ETags, eac
       if (status === 304) assertEquals(response.header("etag"), tag);
       assertEquals(response.header("vary"), "Accept-Encoding", `${accept} with ${tag}`);
     }
-  } finally {
-    await server.stop();
-  }
+  });
 });

@@ -13,9 +13,15 @@ import { createHash } from "node:crypto";
 import { join } from "node:path";
 import { brotliCompressSync, gzipSync } from "node:zlib";
 import { assertEquals, assertMatch, assertNotMatch, assertTrue } from "./_assert.ts";
-import { type Bastion, RawClient, type RawResponse, roundTrip, startBastion } from "./_harness.ts";
+import {
+  type Bastion,
+  NO_LIMITS,
+  RawClient,
+  type RawResponse,
+  roundTrip,
+  withBastion,
+} from "./_harness.ts";
 
-const NO_LIMITS = ["--ban", "off", "--rate-limit", "off"];
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 
@@ -81,8 +87,7 @@ const TINY = html(100, 5);
 const DOWNLOAD = html(5000, 6);
 
 Deno.test("gzip on the fly: a large html over 1 KiB is chunked, without Content-Length, and decompresses to the file", async () => {
-  const server = await startBastion({ args: NO_LIMITS, files: { "large.html": LARGE_HTML } });
-  try {
+  await withBastion({ args: NO_LIMITS, files: { "large.html": LARGE_HTML } }, async (server) => {
     for (const accept of ["gzip", "gzip, deflate", "deflate;q=1, gzip;q=0.3", "*", "GZIP"]) {
       const response = await send(server, "/large.html", [["Accept-Encoding", accept]]);
       await assertGzipped(response, LARGE_HTML, accept);
@@ -95,17 +100,14 @@ Deno.test("gzip on the fly: a large html over 1 KiB is chunked, without Content-
     assertEquals(strict.status, 200);
     assertEquals(strict.headers.get("content-encoding"), "gzip");
     assertEquals(await strict.text(), LARGE_HTML, "a strict client decodes it too");
-  } finally {
-    await server.stop();
-  }
+  });
 });
 
 Deno.test("gzip on the fly: small html just over 1 KiB is chunked too, and HEAD announces what GET sends", async () => {
-  const server = await startBastion({
+  await withBastion({
     args: NO_LIMITS,
     files: { "small.html": SMALL_HTML, "over.html": JUST_OVER },
-  });
-  try {
+  }, async (server) => {
     for (const [path, original] of [["/small.html", SMALL_HTML], ["/over.html", JUST_OVER]]) {
       const head = await send(server, path, [["Accept-Encoding", "gzip"]], "HEAD");
       const get = await send(server, path, [["Accept-Encoding", "gzip"]]);
@@ -122,40 +124,38 @@ Deno.test("gzip on the fly: small html just over 1 KiB is chunked too, and HEAD 
       );
       assertEquals(get.header("content-length"), undefined, path);
     }
-  } finally {
-    await server.stop();
-  }
+  });
 });
 
 Deno.test("HEAD of an on-the-fly gzip response has Content-Encoding and no Content-Length, and no body", async () => {
-  const server = await startBastion({
+  await withBastion({
     args: NO_LIMITS,
     files: { "large.html": LARGE_HTML, "small.html": SMALL_HTML },
-  });
-  const client = await RawClient.connect(server.port);
-  try {
-    for (const path of ["/large.html", "/small.html"]) {
-      await client.send(
-        request("HEAD", path, [["Accept-Encoding", "gzip"]]) + request("GET", "/small.html"),
-      );
-      const head = await client.response({ head: true });
-      assertEquals(head.status, 200, path);
-      assertEquals(head.header("content-encoding"), "gzip", path);
-      assertEquals(head.header("content-length"), undefined, path);
-      assertEquals(head.header("vary"), "Accept-Encoding", path);
-      assertMatch(head.header("etag") ?? "", /-gz"$/, path);
-      const next = await client.response();
-      assertIdentity(next, SMALL_HTML, `${path}: the connection is still in step`);
+  }, async (server) => {
+    const client = await RawClient.connect(server.port);
+    try {
+      for (const path of ["/large.html", "/small.html"]) {
+        await client.send(
+          request("HEAD", path, [["Accept-Encoding", "gzip"]]) + request("GET", "/small.html"),
+        );
+        const head = await client.response({ head: true });
+        assertEquals(head.status, 200, path);
+        assertEquals(head.header("content-encoding"), "gzip", path);
+        assertEquals(head.header("content-length"), undefined, path);
+        assertEquals(head.header("vary"), "Accept-Encoding", path);
+        assertMatch(head.header("etag") ?? "", /-gz"$/, path);
+        const next = await client.response();
+        assertIdentity(next, SMALL_HTML, `${path}: the connection is still in step`);
+      }
+      assertEquals(client.pending.length, 0);
+    } finally {
+      client.close();
     }
-    assertEquals(client.pending.length, 0);
-  } finally {
-    client.close();
-    await server.stop();
-  }
+  });
 });
 
 Deno.test("no compression for 1 KiB or less, for octet-stream downloads, for gzip;q=0, identity or no Accept-Encoding", async () => {
-  const server = await startBastion({
+  await withBastion({
     args: [...NO_LIMITS, "--profile", "seed"],
     files: {
       "exact.html": EXACTLY_1K,
@@ -163,8 +163,7 @@ Deno.test("no compression for 1 KiB or less, for octet-stream downloads, for gzi
       "download.txt": DOWNLOAD,
       "small.html": SMALL_HTML,
     },
-  });
-  try {
+  }, async (server) => {
     for (const path of ["/exact.html", "/tiny.html"]) {
       const response = await send(server, path, [["Accept-Encoding", "gzip, br"]]);
       assertIdentity(response, path === "/tiny.html" ? TINY : EXACTLY_1K, path);
@@ -199,21 +198,18 @@ Deno.test("no compression for 1 KiB or less, for octet-stream downloads, for gzi
       assertEquals(response.header("vary"), "Accept-Encoding", label);
       assertEquals(response.header("etag")?.endsWith('-gz"'), false, label);
     }
-  } finally {
-    await server.stop();
-  }
+  });
 });
 
 Deno.test("precompressed .br/.gz siblings are chosen by q-value and sent whole with their compressed Content-Length", async () => {
   const page = html(6000, 7);
   const br = brotliCompressSync(encoder.encode(page));
   const gz = gzipSync(encoder.encode(page));
-  const server = await startBastion({
+  await withBastion({
     // Seed, where the siblings are no web resources of their own (415).
     args: [...NO_LIMITS, "--profile", "seed"],
     files: { "doc.html": page, "doc.html.br": br, "doc.html.gz": gz },
-  });
-  try {
+  }, async (server) => {
     const mtime = new Date(Date.UTC(2024, 0, 1));
     await Deno.utime(join(server.root, "doc.html"), mtime, mtime);
     const cases: [string, "br" | "gzip" | undefined][] = [
@@ -270,9 +266,7 @@ Deno.test("precompressed .br/.gz siblings are chosen by q-value and sent whole w
       assertEquals(strict.headers.get("content-encoding"), accept);
       assertEquals(await strict.text(), page, `strict ${accept}`);
     }
-  } finally {
-    await server.stop();
-  }
+  });
 });
 
 Deno.test("a precompressed sibling older than the file is ignored; one of the same age is used", async () => {
@@ -280,7 +274,7 @@ Deno.test("a precompressed sibling older than the file is ignored; one of the sa
   const current = html(5000, 9);
   const staleGz = gzipSync(encoder.encode("STALE CONTENT FROM AN OLDER BUILD"));
   const sameAgeGz = gzipSync(encoder.encode(fresh));
-  const server = await startBastion({
+  await withBastion({
     args: NO_LIMITS,
     files: {
       "old.html": current,
@@ -289,8 +283,7 @@ Deno.test("a precompressed sibling older than the file is ignored; one of the sa
       "same.html": fresh,
       "same.html.gz": sameAgeGz,
     },
-  });
-  try {
+  }, async (server) => {
     const now = new Date(Date.UTC(2024, 5, 1, 12, 0, 0, 500));
     const earlier = new Date(now.getTime() - 1);
     await Deno.utime(join(server.root, "old.html"), now, now);
@@ -311,17 +304,14 @@ Deno.test("a precompressed sibling older than the file is ignored; one of the sa
     assertEquals(same.header("content-encoding"), "gzip");
     assertEquals(same.header("content-length"), String(sameAgeGz.length));
     assertTrue(sameBytes(same.body, sameAgeGz), "the sibling itself");
-  } finally {
-    await server.stop();
-  }
+  });
 });
 
 Deno.test("Vary: Accept-Encoding on 200, 206, 304 and HEAD of compressible types of any size, never on binary ones", async () => {
-  const server = await startBastion({
+  await withBastion({
     args: [...NO_LIMITS, "--profile", "seed"],
     files: { "tiny.html": TINY, "small.html": SMALL_HTML, "download.txt": DOWNLOAD },
-  });
-  try {
+  }, async (server) => {
     for (const path of ["/tiny.html", "/small.html"]) {
       const ok = await send(server, path);
       assertEquals(ok.header("vary"), "Accept-Encoding", `${path} 200`);
@@ -351,9 +341,7 @@ Deno.test("Vary: Accept-Encoding on 200, 206, 304 and HEAD of compressible types
         assertEquals(response.header("content-encoding"), undefined, path);
       }
     }
-  } finally {
-    await server.stop();
-  }
+  });
 });
 
 Deno.test("web profile: binary types have no charset and no Vary, .mp4 is video/mp4, text types over 1 KiB are gzipped", async () => {
@@ -362,7 +350,7 @@ Deno.test("web profile: binary types have no charset and no Vary, .mp4 is video/
   const json = JSON.stringify(Array.from({ length: 300 }, (_, i) => ({ id: i, name: `n${i}` })));
   const svg = `<svg xmlns="http://www.w3.org/2000/svg">${'<rect width="1"/>'.repeat(200)}</svg>`;
   const text = "plain text line\n".repeat(200);
-  const server = await startBastion({
+  await withBastion({
     args: [...NO_LIMITS, "--profile", "web"],
     files: {
       "clip.mp4": binary,
@@ -374,8 +362,7 @@ Deno.test("web profile: binary types have no charset and no Vary, .mp4 is video/
       "icon.svg": svg,
       "notes.txt": text,
     },
-  });
-  try {
+  }, async (server) => {
     const binaries: [string, string][] = [
       ["/clip.mp4", "video/mp4"],
       ["/image.png", "image/png"],
@@ -406,9 +393,7 @@ Deno.test("web profile: binary types have no charset and no Vary, .mp4 is video/
     const strict = await fetch(`http://127.0.0.1:${server.port}/clip.mp4`);
     assertEquals(strict.headers.get("content-type"), "video/mp4");
     assertTrue(sameBytes(new Uint8Array(await strict.arrayBuffer()), binary));
-  } finally {
-    await server.stop();
-  }
+  });
 });
 
 async function peakRssKiB(pid: number): Promise<number> {
@@ -417,8 +402,7 @@ async function peakRssKiB(pid: number): Promise<number> {
 }
 
 Deno.test("gzip on the fly of a 64 MiB html streams with constant memory and decompresses byte-exact", async () => {
-  const server = await startBastion({ args: NO_LIMITS });
-  try {
+  await withBastion({ args: NO_LIMITS }, async (server) => {
     const path = join(server.root, "huge.html");
     const expected = createHash("sha256");
     const file = await Deno.open(path, { write: true, create: true });
@@ -451,36 +435,37 @@ Deno.test("gzip on the fly of a 64 MiB html streams with constant memory and dec
     assertEquals(actual.digest("hex"), expected.digest("hex"));
     const grownMiB = ((await peakRssKiB(server.pid)) - before) / 1024;
     assertTrue(grownMiB < 32, `peak RSS grew by ${grownMiB.toFixed(1)} MiB while compressing`);
-  } finally {
-    await server.stop();
-  }
+  });
 });
 
 Deno.test("at most 2 bodies are gzipped on the fly at once; past that a file goes as it is", async () => {
   // 32 MiB: over the 1 MiB kept in memory, so every gzip is made as it streams, and
   // compressed still more than the socket buffers hold for a client that does not read.
-  const server = await startBastion({ args: NO_LIMITS, files: { "huge.html": html(32 << 20, 7) } });
-  const request = "GET /huge.html HTTP/1.1\r\nHost: localhost\r\nAccept-Encoding: gzip\r\n\r\n";
-  const stalled: RawClient[] = [];
-  try {
-    // Two clients that do not read: their compressions stay open, holding the budget.
-    for (let i = 0; i < 2; i++) {
-      const client = await RawClient.connect(server.port);
-      await client.send(request);
-      stalled.push(client);
-    }
-    await new Promise((resolve) => setTimeout(resolve, 300));
-    const over = await roundTrip(server.port, request, { head: true });
-    assertEquals(over.status, 200);
-    assertEquals(over.header("content-encoding"), undefined, "sent as it is");
-    assertEquals(over.header("content-length"), String(32 << 20));
-    assertEquals(over.header("vary"), "Accept-Encoding");
-    for (const client of stalled) client.close();
-    await new Promise((resolve) => setTimeout(resolve, 300));
-    const again = await roundTrip(server.port, request, { head: true });
-    assertEquals(again.header("content-encoding"), "gzip", "the budget is given back on close");
-  } finally {
-    for (const client of stalled) client.close();
-    await server.stop();
-  }
+  await withBastion(
+    { args: NO_LIMITS, files: { "huge.html": html(32 << 20, 7) } },
+    async (server) => {
+      const request = "GET /huge.html HTTP/1.1\r\nHost: localhost\r\nAccept-Encoding: gzip\r\n\r\n";
+      const stalled: RawClient[] = [];
+      try {
+        // Two clients that do not read: their compressions stay open, holding the budget.
+        for (let i = 0; i < 2; i++) {
+          const client = await RawClient.connect(server.port);
+          await client.send(request);
+          stalled.push(client);
+        }
+        await new Promise((resolve) => setTimeout(resolve, 300));
+        const over = await roundTrip(server.port, request, { head: true });
+        assertEquals(over.status, 200);
+        assertEquals(over.header("content-encoding"), undefined, "sent as it is");
+        assertEquals(over.header("content-length"), String(32 << 20));
+        assertEquals(over.header("vary"), "Accept-Encoding");
+        for (const client of stalled) client.close();
+        await new Promise((resolve) => setTimeout(resolve, 300));
+        const again = await roundTrip(server.port, request, { head: true });
+        assertEquals(again.header("content-encoding"), "gzip", "the budget is given back on close");
+      } finally {
+        for (const client of stalled) client.close();
+      }
+    },
+  );
 });

@@ -11,7 +11,7 @@
 
 import { join } from "node:path";
 import { assertEquals, assertMatch, assertTrue } from "./_assert.ts";
-import { get, roundTrip, startBastion } from "./_harness.ts";
+import { get, roundTrip, withBastion } from "./_harness.ts";
 
 /** Over the 1 MiB the file cache keeps in memory: streamed from disk on every request. */
 const SIZE = 2 * 1024 * 1024;
@@ -20,36 +20,35 @@ Deno.test("a cached file whose directory is swapped for a symlink out of the roo
   const outside = await Deno.realPath(await Deno.makeTempDir({ prefix: "bastion-outside-" }));
   await Deno.writeTextFile(join(outside, "big.txt"), "s".repeat(SIZE));
   // Deno's sandbox lets the outside be read: only bastion's own check stands in the way.
-  const server = await startBastion({
-    args: ["--file-cache-ttl", "60s", "--ban", "off"],
-    files: { "d/big.txt": "i".repeat(SIZE) },
-    copyResources: false,
-    extraRead: [outside],
-  });
   try {
-    await Deno.symlink(join(outside, "big.txt"), join(server.root, "link.txt"));
-    const first = await roundTrip(server.port, get("/d/big.txt"));
-    assertEquals([first.status, first.body.length], [200, SIZE]);
-    await Deno.rename(join(server.root, "d"), join(server.root, ".d-away"));
-    await Deno.symlink(outside, join(server.root, "d"));
-    for (const path of ["/d/big.txt", "/link.txt"]) {
-      const response = await roundTrip(server.port, get(path));
-      assertEquals(response.status, 403, `${path}: ${response.head}`);
-      assertTrue(!response.text().includes("sss"), `${path} leaked the file outside the root`);
-    }
+    await withBastion({
+      args: ["--file-cache-ttl", "60s", "--ban", "off"],
+      files: { "d/big.txt": "i".repeat(SIZE) },
+      copyResources: false,
+      extraRead: [outside],
+    }, async (server) => {
+      await Deno.symlink(join(outside, "big.txt"), join(server.root, "link.txt"));
+      const first = await roundTrip(server.port, get("/d/big.txt"));
+      assertEquals([first.status, first.body.length], [200, SIZE]);
+      await Deno.rename(join(server.root, "d"), join(server.root, ".d-away"));
+      await Deno.symlink(outside, join(server.root, "d"));
+      for (const path of ["/d/big.txt", "/link.txt"]) {
+        const response = await roundTrip(server.port, get(path));
+        assertEquals(response.status, 403, `${path}: ${response.head}`);
+        assertTrue(!response.text().includes("sss"), `${path} leaked the file outside the root`);
+      }
+    });
   } finally {
-    await server.stop();
     await Deno.remove(outside, { recursive: true });
   }
 });
 
 Deno.test("a response cut short is logged as such: by its body when the file shrinks while it streams, by the connection when the client leaves", async () => {
-  const server = await startBastion({ args: ["--file-cache", "off"], copyResources: false });
-  const path = join(server.root, "big.bin");
-  // Sparse, and far larger than the socket buffers: most of it is still unread when it is cut.
-  await Deno.writeFile(path, new Uint8Array(0));
-  await Deno.truncate(path, 64 * 1024 * 1024);
-  try {
+  await withBastion({ args: ["--file-cache", "off"], copyResources: false }, async (server) => {
+    const path = join(server.root, "big.bin");
+    // Sparse, and far larger than the socket buffers: most of it is still unread when it is cut.
+    await Deno.writeFile(path, new Uint8Array(0));
+    await Deno.truncate(path, 64 * 1024 * 1024);
     await cutShort(server.port, () => Deno.truncate(path, 0));
     const body = await server.waitForLog(/"GET \/big\.bin HTTP\/1\.1" 200 \d+ .*cut=body/);
     assertMatch(body, /"GET \/big\.bin HTTP\/1\.1" 200 \d+ \S+ rid=\S+ cut=body/);
@@ -57,9 +56,7 @@ Deno.test("a response cut short is logged as such: by its body when the file shr
     await cutShort(server.port, null);
     const conn = await server.waitForLog(/"GET \/big\.bin HTTP\/1\.1" 200 \d+ .*cut=conn/);
     assertMatch(conn, /"GET \/big\.bin HTTP\/1\.1" 200 \d+ \S+ rid=\S+ cut=conn/);
-  } finally {
-    await server.stop();
-  }
+  });
 });
 
 /**

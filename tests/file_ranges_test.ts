@@ -11,9 +11,15 @@
 import { join } from "node:path";
 import { gzipSync } from "node:zlib";
 import { assertEquals, assertMatch, assertTrue } from "./_assert.ts";
-import { type Bastion, RawClient, type RawResponse, roundTrip, startBastion } from "./_harness.ts";
+import {
+  type Bastion,
+  NO_LIMITS,
+  RawClient,
+  type RawResponse,
+  roundTrip,
+  withBastion,
+} from "./_harness.ts";
 
-const NO_LIMITS = ["--ban", "off", "--rate-limit", "off"];
 const MTIME = Date.UTC(2023, 10, 14, 22, 13, 20, 123);
 const LAST_MODIFIED = "Tue, 14 Nov 2023 22:13:20 GMT";
 /** Small enough for an in-memory fast path, if the server has one. */
@@ -142,12 +148,11 @@ function assertFull(response: RawResponse, data: Uint8Array, label: string): voi
 Deno.test("single ranges: a-b, the 0-1 probe, suffix -n, open a-, clamped ends; 416 with bytes */size", async () => {
   const small = pseudoRandom(SMALL, 1);
   const large = pseudoRandom(LARGE, 2);
-  const server = await startBastion({
+  await withBastion({
     // Seed: .txt is an octet-stream download there, whose ranges never vary by encoding.
     args: [...NO_LIMITS, "--profile", "seed"],
     files: { "small.txt": small, "large.txt": large },
-  });
-  try {
+  }, async (server) => {
     await touch(server.root, ["small.txt", "large.txt"]);
     for (const [name, data] of [["small.txt", small], ["large.txt", large]] as const) {
       const size = data.length;
@@ -227,34 +232,28 @@ Deno.test("single ranges: a-b, the 0-1 probe, suffix -n, open a-, clamped ends; 
     assertEquals(unsatisfiable.status, 416);
     assertEquals(unsatisfiable.headers.get("content-range"), `bytes */${SMALL}`);
     await unsatisfiable.body?.cancel();
-  } finally {
-    await server.stop();
-  }
+  });
 });
 
 Deno.test("an open-ended range starting at the end (a resumed complete download) is 416, not the whole file", async () => {
   const data = pseudoRandom(SMALL, 3);
-  const server = await startBastion({ args: NO_LIMITS, files: { "done.txt": data } });
-  try {
+  await withBastion({ args: NO_LIMITS, files: { "done.txt": data } }, async (server) => {
     for (const range of [`bytes=${SMALL}-`, `bytes=${SMALL + 1}-`]) {
       const response = await send(server, "/done.txt", [["Range", range]]);
       assertEquals(response.status, 416, range);
       assertEquals(response.header("content-range"), `bytes */${SMALL}`, range);
     }
-  } finally {
-    await server.stop();
-  }
+  });
 });
 
 Deno.test("several ranges are one multipart/byteranges 206 whose parts carry their own Content-Range and bytes", async () => {
   const small = pseudoRandom(SMALL, 4);
   const large = pseudoRandom(LARGE, 5);
-  const server = await startBastion({
+  await withBastion({
     // Seed: .txt is an octet-stream download there, whose ranges never vary by encoding.
     args: [...NO_LIMITS, "--profile", "seed"],
     files: { "small.txt": small, "large.txt": large },
-  });
-  try {
+  }, async (server) => {
     for (const [name, data] of [["small.txt", small], ["large.txt", large]] as const) {
       const size = data.length;
       const cases: [string, [number, number][]][] = [
@@ -294,19 +293,16 @@ Deno.test("several ranges are one multipart/byteranges 206 whose parts carry the
       `bytes 0-9/${LARGE}`,
       `bytes 1000-1009/${LARGE}`,
     ]);
-  } finally {
-    await server.stop();
-  }
+  });
 });
 
 Deno.test("multipart/byteranges parts listed out of order each carry the bytes their Content-Range names", async () => {
   const small = pseudoRandom(SMALL, 6);
   const large = pseudoRandom(LARGE, 7);
-  const server = await startBastion({
+  await withBastion({
     args: NO_LIMITS,
     files: { "small.txt": small, "large.txt": large },
-  });
-  try {
+  }, async (server) => {
     for (const [name, data] of [["small.txt", small], ["large.txt", large]] as const) {
       const response = await send(server, `/${name}`, [["Range", "bytes=1000-1099,0-99"]]);
       assertEquals(response.status, 206, name);
@@ -318,15 +314,12 @@ Deno.test("multipart/byteranges parts listed out of order each carry the bytes t
       assertTrue(sameBytes(parts[0].body, data.subarray(1000, 1100)), `${name}: first part`);
       assertTrue(sameBytes(parts[1].body, data.subarray(0, 100)), `${name}: second part (0-99)`);
     }
-  } finally {
-    await server.stop();
-  }
+  });
 });
 
 Deno.test("If-Range: the current strong ETag or the exact Last-Modified give 206; an old, weak or inexact one the full 200", async () => {
   const data = pseudoRandom(LARGE, 8);
-  const server = await startBastion({ args: NO_LIMITS, files: { "file.txt": data } });
-  try {
+  await withBastion({ args: NO_LIMITS, files: { "file.txt": data } }, async (server) => {
     await touch(server.root, ["file.txt"]);
     const etag = expectedTag(LARGE, MTIME);
     const partial = [etag, LAST_MODIFIED, new Date(MTIME - 123).toUTCString()];
@@ -368,15 +361,12 @@ Deno.test("If-Range: the current strong ETag or the exact Last-Modified give 206
     });
     assertEquals(strict.status, 206);
     assertEquals(new Uint8Array(await strict.arrayBuffer()), data.subarray(0, 2));
-  } finally {
-    await server.stop();
-  }
+  });
 });
 
 Deno.test("a range of a compressible file is identity bytes with Vary, never a 206 of a precompressed sibling", async () => {
   const page = new TextEncoder().encode(PAGE);
-  const server = await startBastion({ args: NO_LIMITS, files: { "page.html": PAGE } });
-  try {
+  await withBastion({ args: NO_LIMITS, files: { "page.html": PAGE } }, async (server) => {
     await Deno.writeFile(join(server.root, "page.html.gz"), gzipSync(page));
     await touch(server.root, ["page.html", "page.html.gz"]);
     const etag = expectedTag(page.length, MTIME);
@@ -429,9 +419,7 @@ Deno.test("a range of a compressible file is identity bytes with Vary, never a 2
     assertEquals(strict.status, 206);
     assertEquals(strict.headers.get("content-encoding"), null);
     assertEquals(await strict.text(), PAGE.slice(0, 2));
-  } finally {
-    await server.stop();
-  }
+  });
 });
 
 async function residentKiB(pid: number): Promise<number> {
@@ -441,86 +429,89 @@ async function residentKiB(pid: number): Promise<number> {
 
 Deno.test("a range of a 1 GiB sparse .mp4 streams only the asked bytes and the server's memory stays small", async () => {
   const GiB = 1024 ** 3;
-  const server = await startBastion({ args: [...NO_LIMITS, "--profile", "web"] });
-  const client = await RawClient.connect(server.port);
-  try {
-    const path = join(server.root, "movie.mp4");
-    await Deno.writeTextFile(path, "....ftypisom");
-    await Deno.truncate(path, GiB);
-    const markers: [number, string][] = [[GiB / 2, "MIDDLE-MARKER"], [GiB - 16, "THE-END-MARKER"]];
-    const file = await Deno.open(path, { write: true });
+  await withBastion({ args: [...NO_LIMITS, "--profile", "web"] }, async (server) => {
+    const client = await RawClient.connect(server.port);
     try {
-      for (const [offset, text] of markers) {
-        await file.seek(offset, Deno.SeekMode.Start);
-        await file.write(new TextEncoder().encode(text));
+      const path = join(server.root, "movie.mp4");
+      await Deno.writeTextFile(path, "....ftypisom");
+      await Deno.truncate(path, GiB);
+      const markers: [number, string][] = [
+        [GiB / 2, "MIDDLE-MARKER"],
+        [GiB - 16, "THE-END-MARKER"],
+      ];
+      const file = await Deno.open(path, { write: true });
+      try {
+        for (const [offset, text] of markers) {
+          await file.seek(offset, Deno.SeekMode.Start);
+          await file.write(new TextEncoder().encode(text));
+        }
+      } finally {
+        file.close();
       }
-    } finally {
-      file.close();
-    }
-    /** The expected bytes of [start, end]: zeros, the header and the markers. */
-    const expected = (start: number, end: number) => {
-      const out = new Uint8Array(end - start + 1);
-      for (const [offset, text] of [[0, "....ftypisom"] as const, ...markers]) {
-        for (let i = 0; i < text.length; i++) {
-          const at = offset + i - start;
-          if (at >= 0 && at < out.length) out[at] = text.charCodeAt(i);
+      /** The expected bytes of [start, end]: zeros, the header and the markers. */
+      const expected = (start: number, end: number) => {
+        const out = new Uint8Array(end - start + 1);
+        for (const [offset, text] of [[0, "....ftypisom"] as const, ...markers]) {
+          for (let i = 0; i < text.length; i++) {
+            const at = offset + i - start;
+            if (at >= 0 && at < out.length) out[at] = text.charCodeAt(i);
+          }
+        }
+        return out;
+      };
+      const check = (response: RawResponse, start: number, end: number, label: string) => {
+        assertEquals(response.status, 206, label);
+        assertEquals(response.header("content-range"), `bytes ${start}-${end}/${GiB}`, label);
+        assertEquals(response.header("content-length"), String(end - start + 1), label);
+        assertEquals(response.header("content-type"), "video/mp4", label);
+        assertEquals(response.header("vary"), undefined, `${label}: no Vary on video`);
+        assertTrue(sameBytes(response.body, expected(start, end)), `${label}: bytes`);
+      };
+
+      // Warm up the code paths before taking the baseline.
+      await client.send(request("GET", "/movie.mp4", [["Range", "bytes=0-1"]]));
+      check(await client.response(), 0, 1, "the Safari bytes=0-1 probe");
+      const before = await residentKiB(server.pid);
+
+      const cases: [string, number, number][] = [
+        ["bytes=0-1", 0, 1],
+        [`bytes=${GiB / 2}-${GiB / 2 + 4095}`, GiB / 2, GiB / 2 + 4095],
+        ["bytes=-4096", GiB - 4096, GiB - 1],
+        [`bytes=${GiB - 1000}-`, GiB - 1000, GiB - 1],
+        [`bytes=${GiB - 100}-${GiB * 2}`, GiB - 100, GiB - 1],
+      ];
+      for (let round = 0; round < 10; round++) {
+        for (const [range, start, end] of cases) {
+          await client.send(request("GET", "/movie.mp4", [["Range", range]]));
+          check(await client.response(), start, end, `${range} (round ${round})`);
         }
       }
-      return out;
-    };
-    const check = (response: RawResponse, start: number, end: number, label: string) => {
-      assertEquals(response.status, 206, label);
-      assertEquals(response.header("content-range"), `bytes ${start}-${end}/${GiB}`, label);
-      assertEquals(response.header("content-length"), String(end - start + 1), label);
-      assertEquals(response.header("content-type"), "video/mp4", label);
-      assertEquals(response.header("vary"), undefined, `${label}: no Vary on video`);
-      assertTrue(sameBytes(response.body, expected(start, end)), `${label}: bytes`);
-    };
+      await client.send(
+        request("GET", "/movie.mp4", [["Range", `bytes=0-3,${GiB / 2}-${GiB / 2 + 12}`]]),
+      );
+      const multi = await client.response();
+      assertEquals(multi.status, 206);
+      const parts = parseMultipart(multi.header("content-type")!, multi.body);
+      assertEquals(parts.map((part) => latin1(part.body)), ["....", "MIDDLE-MARKER"]);
+      assertTrue(multi.body.length < 1024, "the multipart body holds only the asked bytes");
 
-    // Warm up the code paths before taking the baseline.
-    await client.send(request("GET", "/movie.mp4", [["Range", "bytes=0-1"]]));
-    check(await client.response(), 0, 1, "the Safari bytes=0-1 probe");
-    const before = await residentKiB(server.pid);
+      await client.send(request("GET", "/movie.mp4", [["Range", `bytes=${GiB}-${GiB + 1}`]]));
+      const unsatisfiable = await client.response();
+      assertEquals(unsatisfiable.status, 416);
+      assertEquals(unsatisfiable.header("content-range"), `bytes */${GiB}`);
 
-    const cases: [string, number, number][] = [
-      ["bytes=0-1", 0, 1],
-      [`bytes=${GiB / 2}-${GiB / 2 + 4095}`, GiB / 2, GiB / 2 + 4095],
-      ["bytes=-4096", GiB - 4096, GiB - 1],
-      [`bytes=${GiB - 1000}-`, GiB - 1000, GiB - 1],
-      [`bytes=${GiB - 100}-${GiB * 2}`, GiB - 100, GiB - 1],
-    ];
-    for (let round = 0; round < 10; round++) {
-      for (const [range, start, end] of cases) {
-        await client.send(request("GET", "/movie.mp4", [["Range", range]]));
-        check(await client.response(), start, end, `${range} (round ${round})`);
-      }
+      await client.send(request("HEAD", "/movie.mp4"));
+      const head = await client.response({ head: true });
+      assertEquals(head.status, 200);
+      assertEquals(head.header("content-length"), String(GiB));
+      assertEquals(head.header("accept-ranges"), "bytes");
+      assertEquals(client.pending.length, 0, "nothing was sent beyond the asked bytes");
+
+      const grownMiB = ((await residentKiB(server.pid)) - before) / 1024;
+      assertTrue(grownMiB < 32, `resident set grew by ${grownMiB.toFixed(1)} MiB`);
+      assertMatch(head.header("etag") ?? "", new RegExp(`^"${GiB.toString(16)}-[0-9a-f]+"$`));
+    } finally {
+      client.close();
     }
-    await client.send(
-      request("GET", "/movie.mp4", [["Range", `bytes=0-3,${GiB / 2}-${GiB / 2 + 12}`]]),
-    );
-    const multi = await client.response();
-    assertEquals(multi.status, 206);
-    const parts = parseMultipart(multi.header("content-type")!, multi.body);
-    assertEquals(parts.map((part) => latin1(part.body)), ["....", "MIDDLE-MARKER"]);
-    assertTrue(multi.body.length < 1024, "the multipart body holds only the asked bytes");
-
-    await client.send(request("GET", "/movie.mp4", [["Range", `bytes=${GiB}-${GiB + 1}`]]));
-    const unsatisfiable = await client.response();
-    assertEquals(unsatisfiable.status, 416);
-    assertEquals(unsatisfiable.header("content-range"), `bytes */${GiB}`);
-
-    await client.send(request("HEAD", "/movie.mp4"));
-    const head = await client.response({ head: true });
-    assertEquals(head.status, 200);
-    assertEquals(head.header("content-length"), String(GiB));
-    assertEquals(head.header("accept-ranges"), "bytes");
-    assertEquals(client.pending.length, 0, "nothing was sent beyond the asked bytes");
-
-    const grownMiB = ((await residentKiB(server.pid)) - before) / 1024;
-    assertTrue(grownMiB < 32, `resident set grew by ${grownMiB.toFixed(1)} MiB`);
-    assertMatch(head.header("etag") ?? "", new RegExp(`^"${GiB.toString(16)}-[0-9a-f]+"$`));
-  } finally {
-    client.close();
-    await server.stop();
-  }
+  });
 });

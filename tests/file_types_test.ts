@@ -6,9 +6,14 @@
  */
 
 import { assertEquals } from "./_assert.ts";
-import { type Bastion, get, type RawResponse, roundTrip, startBastion } from "./_harness.ts";
-
-const NO_LIMITS = ["--ban", "off", "--rate-limit", "off"];
+import {
+  type Bastion,
+  get,
+  NO_LIMITS,
+  type RawResponse,
+  roundTrip,
+  withBastion,
+} from "./_harness.ts";
 
 /** File name → the Content-Type the default profile serves it with, inline. */
 const TYPED: Record<string, string> = {
@@ -32,12 +37,7 @@ async function withServer(
   files: Record<string, string>,
   check: (server: Bastion) => Promise<void>,
 ): Promise<void> {
-  const server = await startBastion({ args: [...NO_LIMITS, ...args], files });
-  try {
-    await check(server);
-  } finally {
-    await server.stop();
-  }
+  await withBastion({ args: [...NO_LIMITS, ...args], files }, check);
 }
 
 Deno.test("default profile: css, js, zip, mp3, csv, md, tar.gz, xml and json are served inline with mime-db's types", async () => {

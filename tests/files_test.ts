@@ -9,19 +9,18 @@ import { createHash } from "node:crypto";
 import { dirname, join } from "node:path";
 import { assertEquals, assertMatch, assertNotMatch, assertTrue } from "./_assert.ts";
 import {
+  BANNER,
   type Bastion,
   get,
   makeRoot,
+  NO_LIMITS,
   RawClient,
   type RawResponse,
   roundTrip,
   spawnBastion,
-  startBastion,
+  withBastion,
 } from "./_harness.ts";
 
-const BANNER = /listening on https?:\/\/[^ ]*:(\d+)\//;
-/** Keeps the many refusals of one test from tripping rate limits or bans. */
-const NO_LIMITS = ["--ban", "off", "--rate-limit", "off"];
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 
@@ -49,19 +48,14 @@ async function startOnRoot(
   }
 }
 
-async function removeBase(server: Bastion): Promise<void> {
-  await Deno.remove(dirname(server.root), { recursive: true }).catch(() => {});
-}
-
 Deno.test("directories: / and dir/ serve index.html, dir redirects to dir/ with the query, no index is 404", async () => {
-  const server = await startBastion({
+  await withBastion({
     files: {
       "sub/index.html": "<p>sub index</p>",
       "sub/deeper/index.html": "<p>deeper</p>",
       "noindex/page.html": "<p>page</p>",
     },
-  });
-  try {
+  }, async (server) => {
     const root = await fetchPath(server, "/");
     assertEquals(root.status, 200);
     assertEquals(root.header("content-type"), "text/html; charset=utf-8");
@@ -87,18 +81,14 @@ Deno.test("directories: / and dir/ serve index.html, dir redirects to dir/ with 
     assertEquals((await fetchPath(server, "/missing.html")).status, 404);
     assertEquals((await fetchPath(server, "/missing/")).status, 404);
     assertEquals((await fetchPath(server, "/index.html/")).status, 404);
-  } finally {
-    await server.stop();
-    await removeBase(server);
-  }
+  });
 });
 
 Deno.test("a directory redirect carries the --cache-control value", async () => {
-  const server = await startBastion({
+  await withBastion({
     args: ["--cache-control", "public, max-age=600"],
     files: { "sub/index.html": "<p>sub</p>" },
-  });
-  try {
+  }, async (server) => {
     const redirect = await fetchPath(server, "/sub?x=1");
     assertEquals(redirect.status, 301);
     assertEquals(redirect.header("location"), "/sub/?x=1");
@@ -107,10 +97,7 @@ Deno.test("a directory redirect carries the --cache-control value", async () => 
       (await fetchPath(server, "/sub/")).header("cache-control"),
       "public, max-age=600",
     );
-  } finally {
-    await server.stop();
-    await removeBase(server);
-  }
+  });
 });
 
 Deno.test("seed profile: html inline, txt/png/jpg/jpeg downloads, web-only and unknown types 415", async () => {
@@ -144,8 +131,7 @@ Deno.test("seed profile: html inline, txt/png/jpg/jpeg downloads, web-only and u
     "map",
   ];
   for (const ext of webOnly) files[`asset.${ext}`] = `content of ${ext}`;
-  const server = await startBastion({ files, args: ["--profile", "seed"] });
-  try {
+  await withBastion({ files, args: ["--profile", "seed"] }, async (server) => {
     const html = await fetchPath(server, "/about.html");
     assertEquals(html.status, 200);
     assertEquals(html.header("content-type"), "text/html; charset=utf-8");
@@ -197,10 +183,7 @@ Deno.test("seed profile: html inline, txt/png/jpg/jpeg downloads, web-only and u
     for (const path of ["/file.xyz", "/noext", "/archive.tar.gz"]) {
       assertEquals((await fetchPath(server, path)).status, 415, path);
     }
-  } finally {
-    await server.stop();
-    await removeBase(server);
-  }
+  });
 });
 
 Deno.test("web profile: real types served inline, charset only on text-like types, unknown a download", async () => {
@@ -225,8 +208,7 @@ Deno.test("web profile: real types served inline, charset only on text-like type
   for (const ext of ["css", "js", "mjs", "json", "svg", "ico", "xml", "map"]) {
     files[`asset.${ext}`] = `content of ${ext}`;
   }
-  const server = await startBastion({ files, args: ["--profile", "web"] });
-  try {
+  await withBastion({ files, args: ["--profile", "web"] }, async (server) => {
     for (const [ext, type] of Object.entries(expected)) {
       const response = await fetchPath(server, `/asset.${ext}`);
       assertEquals(response.status, 200, ext);
@@ -259,14 +241,11 @@ Deno.test("web profile: real types served inline, charset only on text-like type
     assertEquals(unknown.status, 200);
     assertEquals(unknown.header("content-type"), "application/octet-stream");
     assertEquals(unknown.header("content-disposition"), 'attachment; filename="file.xyzzy"');
-  } finally {
-    await server.stop();
-    await removeBase(server);
-  }
+  });
 });
 
 Deno.test("--type txt=text/plain makes seed .txt inline and --attachment HTML makes html a download", async () => {
-  const server = await startBastion({
+  await withBastion({
     args: [
       "--profile",
       "seed",
@@ -278,8 +257,7 @@ Deno.test("--type txt=text/plain makes seed .txt inline and --attachment HTML ma
       "CSS=text/css",
     ],
     files: { "style.css": "p{}", "page.htm": "<p>htm</p>" },
-  });
-  try {
+  }, async (server) => {
     const text = await fetchPath(server, "/sample.txt");
     assertEquals(text.status, 200);
     assertEquals(text.header("content-type"), "text/plain");
@@ -306,10 +284,7 @@ Deno.test("--type txt=text/plain makes seed .txt inline and --attachment HTML ma
       (await fetchPath(server, "/logo.png")).header("content-type"),
       "application/octet-stream",
     );
-  } finally {
-    await server.stop();
-    await removeBase(server);
-  }
+  });
 });
 
 /** [request-target, expected status]; `PORT` is replaced by the server's port. */
@@ -353,33 +328,32 @@ const TRAVERSAL_TABLE: [string, number][] = [
 ];
 
 Deno.test("path safety: every traversal vector gets its exact status and /etc/passwd never leaks", async () => {
-  const server = await startBastion({ args: NO_LIMITS, files: { "sub/index.html": "<p>sub</p>" } });
-  try {
-    const failures: string[] = [];
-    for (const [template, status] of TRAVERSAL_TABLE) {
-      const target = template.replace("PORT", String(server.port));
-      const response = await roundTrip(server.port, get(target));
-      const everything = response.head + "\n" + response.text();
-      if (response.status !== status) {
-        failures.push(`${target}: ${response.status}, want ${status}`);
+  await withBastion(
+    { args: NO_LIMITS, files: { "sub/index.html": "<p>sub</p>" } },
+    async (server) => {
+      const failures: string[] = [];
+      for (const [template, status] of TRAVERSAL_TABLE) {
+        const target = template.replace("PORT", String(server.port));
+        const response = await roundTrip(server.port, get(target));
+        const everything = response.head + "\n" + response.text();
+        if (response.status !== status) {
+          failures.push(`${target}: ${response.status}, want ${status}`);
+        }
+        if (/root:/.test(everything)) failures.push(`${target}: leaked /etc/passwd`);
+        if (everything.includes(server.root)) failures.push(`${target}: shows the web root path`);
+        if (response.status >= 400) {
+          assertEquals(response.header("content-type"), "text/plain; charset=utf-8", target);
+        }
       }
-      if (/root:/.test(everything)) failures.push(`${target}: leaked /etc/passwd`);
-      if (everything.includes(server.root)) failures.push(`${target}: shows the web root path`);
-      if (response.status >= 400) {
-        assertEquals(response.header("content-type"), "text/plain; charset=utf-8", target);
-      }
-    }
-    assertEquals(failures, []);
-    assertEquals((await fetchPath(server, "/")).status, 200, "server still serves");
-  } finally {
-    await server.stop();
-    await removeBase(server);
-  }
+      assertEquals(failures, []);
+      assertEquals((await fetchPath(server, "/")).status, 200, "server still serves");
+    },
+  );
 });
 
 Deno.test("dotfiles and dot-directories are 404, even when they exist", async () => {
   const secret = "SECRET=hunter2";
-  const server = await startBastion({
+  await withBastion({
     files: {
       ".env": secret,
       ".git/config": secret,
@@ -389,8 +363,7 @@ Deno.test("dotfiles and dot-directories are 404, even when they exist", async ()
       "sub/.secret.html": secret,
       "uploads/.upload-0123abcd.tmp": secret,
     },
-  });
-  try {
+  }, async (server) => {
     const paths = [
       "/.env",
       "/.git/config",
@@ -417,10 +390,7 @@ Deno.test("dotfiles and dot-directories are 404, even when they exist", async ()
       );
       assertEquals(head.status, 404, `HEAD ${path}`);
     }
-  } finally {
-    await server.stop();
-    await removeBase(server);
-  }
+  });
 });
 
 async function checkSymlinks(server: Bastion): Promise<void> {
@@ -458,13 +428,9 @@ async function checkSymlinks(server: Bastion): Promise<void> {
 }
 
 Deno.test("symlinks: links leaving the web root are 403, links inside it are served", async () => {
-  const server = await startBastion({ files: { "sub/index.html": "<p>sub</p>" } });
-  try {
+  await withBastion({ files: { "sub/index.html": "<p>sub</p>" } }, async (server) => {
     await checkSymlinks(server);
-  } finally {
-    await server.stop();
-    await removeBase(server);
-  }
+  });
 });
 
 Deno.test("symlinks: escapes are 403 even when the process may read the target", async () => {
@@ -483,8 +449,7 @@ Deno.test("symlinks: escapes are 403 even when the process may read the target",
 });
 
 Deno.test("odd file-system states (name too long, symlink loops, dangling links) are 404 or 403, never 500", async () => {
-  const server = await startBastion({ args: NO_LIMITS });
-  try {
+  await withBastion({ args: NO_LIMITS }, async (server) => {
     await Deno.symlink("loop.html", join(server.root, "loop.html"));
     await Deno.symlink("ping.html", join(server.root, "pong.html"));
     await Deno.symlink("pong.html", join(server.root, "ping.html"));
@@ -511,70 +476,65 @@ Deno.test("odd file-system states (name too long, symlink loops, dangling links)
       assertEquals(response.text().includes(server.root), false, "no file-system path in the body");
     }
     assertEquals(failures, []);
-  } finally {
-    await server.stop();
-    await removeBase(server);
-  }
+  });
 });
 
 Deno.test("a FIFO in the web root is answered 404 at once instead of blocking the request", async () => {
-  const server = await startBastion({
+  await withBastion({
     args: ["--shutdown-timeout", "1s"],
     files: { "sub/placeholder.html": "x" },
-  });
-  const fifos = [join(server.root, "pipe.html"), join(server.root, "fifodir", "index.html")];
-  await Deno.mkdir(join(server.root, "fifodir"));
-  const made = await Promise.all(
-    fifos.map((fifo) => new Deno.Command("mkfifo", { args: [fifo] }).output().catch(() => null)),
-  );
-  try {
-    if (made.some((result) => !result?.success)) return; // no mkfifo here
-    for (const path of ["/pipe.html", "/fifodir/"]) {
-      const client = await RawClient.connect(server.port);
-      try {
-        await client.send(get(path));
-        const response = await client.response({ timeoutMs: 5000 }).catch((error) =>
-          error as Error
-        );
-        assertEquals(response instanceof Error ? response.message : response.status, 404, path);
-      } finally {
-        client.close();
+  }, async (server) => {
+    const fifos = [join(server.root, "pipe.html"), join(server.root, "fifodir", "index.html")];
+    await Deno.mkdir(join(server.root, "fifodir"));
+    const made = await Promise.all(
+      fifos.map((fifo) => new Deno.Command("mkfifo", { args: [fifo] }).output().catch(() => null)),
+    );
+    try {
+      if (made.some((result) => !result?.success)) return; // no mkfifo here
+      for (const path of ["/pipe.html", "/fifodir/"]) {
+        const client = await RawClient.connect(server.port);
+        try {
+          await client.send(get(path));
+          const response = await client.response({ timeoutMs: 5000 }).catch((error) =>
+            error as Error
+          );
+          assertEquals(response instanceof Error ? response.message : response.status, 404, path);
+        } finally {
+          client.close();
+        }
+      }
+    } finally {
+      // Unblock a server stuck opening a FIFO: an O_RDWR open of a FIFO never blocks on Linux.
+      for (const fifo of fifos) {
+        await new Deno.Command("sh", { args: ["-c", 'exec 3<>"$1"', "sh", fifo] }).output()
+          .catch(() => {});
       }
     }
-  } finally {
-    // Unblock a server stuck opening a FIFO: an O_RDWR open of a FIFO never blocks on Linux.
-    for (const fifo of fifos) {
-      await new Deno.Command("sh", { args: ["-c", 'exec 3<>"$1"', "sh", fifo] }).output()
-        .catch(() => {});
-    }
-    await server.stop();
-    await removeBase(server);
-  }
+  });
 });
 
 Deno.test("HEAD answers with GET's headers and Content-Length but no body", async () => {
-  const server = await startBastion();
-  const client = await RawClient.connect(server.port);
-  try {
-    for (const path of ["/", "/about.html", "/sample.txt", "/logo.png", "/missing.html"]) {
-      await client.send(
-        `HEAD ${path} HTTP/1.1\r\nHost: localhost\r\n\r\n` + get(path),
-      );
-      const head = await client.response({ head: true });
-      const full = await client.response();
-      assertEquals(head.status, full.status, path);
-      const comparable = (response: RawResponse) =>
-        response.headers.filter(([name]) => name !== "date" && name !== "x-request-id");
-      assertEquals(comparable(head), comparable(full), path);
-      assertEquals(head.header("content-length"), String(full.body.length), path);
-      assertEquals(head.header("transfer-encoding"), undefined, path);
+  await withBastion(async (server) => {
+    const client = await RawClient.connect(server.port);
+    try {
+      for (const path of ["/", "/about.html", "/sample.txt", "/logo.png", "/missing.html"]) {
+        await client.send(
+          `HEAD ${path} HTTP/1.1\r\nHost: localhost\r\n\r\n` + get(path),
+        );
+        const head = await client.response({ head: true });
+        const full = await client.response();
+        assertEquals(head.status, full.status, path);
+        const comparable = (response: RawResponse) =>
+          response.headers.filter(([name]) => name !== "date" && name !== "x-request-id");
+        assertEquals(comparable(head), comparable(full), path);
+        assertEquals(head.header("content-length"), String(full.body.length), path);
+        assertEquals(head.header("transfer-encoding"), undefined, path);
+      }
+      assertEquals(client.pending.length, 0, "no stray body bytes after HEAD");
+    } finally {
+      client.close();
     }
-    assertEquals(client.pending.length, 0, "no stray body bytes after HEAD");
-  } finally {
-    client.close();
-    await server.stop();
-    await removeBase(server);
-  }
+  });
 });
 
 const BIG_SIZE = 100 * 1024 * 1024;
@@ -652,8 +612,7 @@ async function peakRssKiB(pid: number): Promise<number> {
 }
 
 Deno.test("a 100 MiB file downloads completely, byte-exact, without growing the server's memory", async () => {
-  const server = await startBastion();
-  try {
+  await withBastion(async (server) => {
     const expected = await writePseudoRandomFile(join(server.root, "big.txt"), BIG_SIZE);
     // Warm up code paths so the peak before the download is representative.
     for (let i = 0; i < 3; i++) assertEquals((await fetchPath(server, "/logo.png")).status, 200);
@@ -667,8 +626,5 @@ Deno.test("a 100 MiB file downloads completely, byte-exact, without growing the 
     const grownMiB = (after - before) / 1024;
     assertTrue(grownMiB < 24, `peak RSS grew by ${grownMiB.toFixed(1)} MiB during the download`);
     assertEquals((await fetchPath(server, "/")).status, 200, "server still serves");
-  } finally {
-    await server.stop();
-    await removeBase(server);
-  }
+  });
 });

@@ -2,7 +2,7 @@
 // well-formed response or closes, and still serves a valid request afterwards.
 import { prng } from "./_prng.ts";
 import { assertEquals, assertTrue } from "./_assert.ts";
-import { get, roundTrip, startBastion } from "./_harness.ts";
+import { get, NO_LIMITS, roundTrip, withBastion } from "./_harness.ts";
 
 const SEEDS = [
   "GET / HTTP/1.1\r\nHost: localhost\r\n\r\n",
@@ -44,10 +44,9 @@ async function exchange(port: number, bytes: Uint8Array): Promise<string> {
 }
 
 Deno.test("fuzz over sockets: 2 000 mutated requests, every answer well-formed, server still serves", async () => {
-  const server = await startBastion({
-    args: ["--ban", "off", "--rate-limit", "off", "--header-timeout", "2s", "--body-timeout", "2s"],
-  });
-  try {
+  await withBastion({
+    args: [...NO_LIMITS, "--header-timeout", "2s", "--body-timeout", "2s"],
+  }, async (server) => {
     const random = prng(2026);
     const inputs = Array.from({ length: 2000 }, (_, i) => mutate(SEEDS[i % SEEDS.length], random));
     let answered = 0;
@@ -69,7 +68,5 @@ Deno.test("fuzz over sockets: 2 000 mutated requests, every answer well-formed, 
     assertTrue(answered > 1000, `most inputs get an answer (${answered})`);
     const after = await roundTrip(server.port, get("/"));
     assertEquals(after.status, 200);
-  } finally {
-    await server.stop();
-  }
+  });
 });

@@ -2,7 +2,7 @@
 // sockets: bound to all interfaces, a client that reaches 127.0.0.2 (Linux
 // routes all of 127/8 to lo) may name it, and only it, on that connection.
 import { assertEquals } from "./_assert.ts";
-import { RawClient, startBastion } from "./_harness.ts";
+import { RawClient, withBastion } from "./_harness.ts";
 
 /** The status of one GET naming `host`, sent over a new connection to `address`. */
 async function statusVia(address: string, port: number, host: string): Promise<number> {
@@ -16,9 +16,8 @@ async function statusVia(address: string, port: number, host: string): Promise<n
 }
 
 Deno.test("bound to 0.0.0.0, the address the client connected to is an allowed Host", async () => {
-  const server = await startBastion({ args: ["--host", "0.0.0.0", "--ban", "off"] });
-  const { port } = server;
-  try {
+  await withBastion({ args: ["--host", "0.0.0.0", "--ban", "off"] }, async (server) => {
+    const { port } = server;
     assertEquals(await statusVia("127.0.0.2", port, `127.0.0.2:${port}`), 200);
     assertEquals(await statusVia("127.0.0.2", port, "127.0.0.2"), 200);
     assertEquals(await statusVia("127.0.0.2", port, `127.0.0.3:${port}`), 403);
@@ -28,20 +27,15 @@ Deno.test("bound to 0.0.0.0, the address the client connected to is an allowed H
     assertEquals(await statusVia("127.0.0.2", port, `127.0.0.2:${port}`), 200);
     assertEquals(await statusVia("127.0.0.3", port, `127.0.0.2:${port}`), 403);
     assertEquals(await statusVia("127.0.0.3", port, `127.0.0.3:${port}`), 200);
-  } finally {
-    await server.stop();
-  }
+  });
 });
 
 Deno.test("bound to ::, an IPv4 client may name the IPv4 address it connected to", async () => {
-  const server = await startBastion({ args: ["--host", "::", "--ban", "off"] });
-  const { port } = server;
-  try {
+  await withBastion({ args: ["--host", "::", "--ban", "off"] }, async (server) => {
+    const { port } = server;
     assertEquals(await statusVia("127.0.0.2", port, `127.0.0.2:${port}`), 200);
     assertEquals(await statusVia("127.0.0.2", port, `[::ffff:127.0.0.2]:${port}`), 403);
     assertEquals(await statusVia("::1", port, `[::1]:${port}`), 200);
     assertEquals(await statusVia("::1", port, `127.0.0.2:${port}`), 403);
-  } finally {
-    await server.stop();
-  }
+  });
 });

@@ -1,11 +1,10 @@
 // /healthz and /metrics (SPEC §8).
 import { assertEquals, assertTrue } from "./_assert.ts";
-import { get, roundTrip, startBastion } from "./_harness.ts";
+import { get, NO_LIMITS, roundTrip, withBastion } from "./_harness.ts";
 import { parsePrometheus } from "./_prometheus.ts";
 
 Deno.test("/healthz answers ok with uptime, open connections and workers", async () => {
-  const server = await startBastion();
-  try {
+  await withBastion(async (server) => {
     const response = await roundTrip(server.port, get("/healthz"));
     assertEquals(response.status, 200);
     assertEquals(response.header("content-type"), "application/json");
@@ -14,14 +13,11 @@ Deno.test("/healthz answers ok with uptime, open connections and workers", async
     assertEquals(body.workers, 1);
     assertTrue(body.connections >= 1, "counts the asking connection");
     assertTrue(Number.isInteger(body.uptime_s));
-  } finally {
-    await server.stop();
-  }
+  });
 });
 
 Deno.test("/metrics is valid Prometheus text and counts exactly what was served", async () => {
-  const server = await startBastion({ args: ["--ban", "off", "--rate-limit", "off"] });
-  try {
+  await withBastion({ args: NO_LIMITS }, async (server) => {
     for (let i = 0; i < 5; i++) assertEquals((await roundTrip(server.port, get("/"))).status, 200);
     await roundTrip(server.port, get("/missing.html"));
     await roundTrip(server.port, get("/../etc/passwd"));
@@ -43,24 +39,16 @@ Deno.test("/metrics is valid Prometheus text and counts exactly what was served"
     assertEquals(samples.get('bastion_request_duration_seconds_bucket{le="+Inf"}'), 8);
     assertEquals(samples.get("bastion_request_duration_seconds_count"), 8);
     assertTrue((samples.get("bastion_response_bytes_total") ?? 0) >= 5 * 1724);
-  } finally {
-    await server.stop();
-  }
+  });
 });
 
 Deno.test("/metrics is 404 for a non-loopback client unless --metrics-public", async () => {
   const forwarded = get("/metrics", "X-Forwarded-For: 203.0.113.7\r\n");
-  const closed = await startBastion({ args: ["--trust-proxy", "127.0.0.1"] });
-  try {
+  await withBastion({ args: ["--trust-proxy", "127.0.0.1"] }, async (closed) => {
     assertEquals((await roundTrip(closed.port, forwarded)).status, 404);
     assertEquals((await roundTrip(closed.port, get("/metrics"))).status, 200);
-  } finally {
-    await closed.stop();
-  }
-  const open = await startBastion({ args: ["--trust-proxy", "127.0.0.1", "--metrics-public"] });
-  try {
+  });
+  await withBastion({ args: ["--trust-proxy", "127.0.0.1", "--metrics-public"] }, async (open) => {
     assertEquals((await roundTrip(open.port, forwarded)).status, 200);
-  } finally {
-    await open.stop();
-  }
+  });
 });

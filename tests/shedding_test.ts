@@ -7,7 +7,7 @@
  */
 
 import { assertEquals, assertMatch, assertTrue } from "./_assert.ts";
-import { get, makeRoot, RawClient, spawnProgram, startBastion } from "./_harness.ts";
+import { get, makeRoot, RawClient, spawnProgram, withBastion } from "./_harness.ts";
 
 const MAIN = new URL("../main.ts", import.meta.url).pathname;
 const PARTIAL_UPLOAD = "POST /upload HTTP/1.1\r\nHost: localhost\r\n" +
@@ -15,35 +15,35 @@ const PARTIAL_UPLOAD = "POST /upload HTTP/1.1\r\nHost: localhost\r\n" +
 
 Deno.test("at the connection cap, the oldest idle connection makes room; a busy one is kept", async () => {
   // A long queue wait: without shedding, the newcomer would wait 30 s and the test time out.
-  const server = await startBastion({
+  await withBastion({
     args: ["--max-connections", "4", "--queue-timeout", "30s", "--ban", "off"],
+  }, async (server) => {
+    const clients: RawClient[] = [];
+    try {
+      const oldest = await RawClient.connect(server.port);
+      const busy = await RawClient.connect(server.port);
+      await busy.send(PARTIAL_UPLOAD);
+      const halfHead = await RawClient.connect(server.port);
+      await halfHead.send("GET / HTTP/1.1\r\nHost: loc");
+      const newest = await RawClient.connect(server.port);
+      clients.push(oldest, busy, halfHead, newest);
+      // Each of the four is admitted before the next: a request on the newest one proves it.
+      await newest.send(get("/"));
+      assertEquals((await newest.response()).status, 200);
+
+      const newcomer = await RawClient.connect(server.port);
+      clients.push(newcomer);
+      await newcomer.send(get("/"));
+      assertEquals((await newcomer.response({ timeoutMs: 20_000 })).status, 200);
+
+      assertEquals(await oldest.closed(2000), true, "the oldest idle connection was shed");
+      assertEquals(await busy.closed(200), false, "a request in progress is never shed");
+      assertEquals(await halfHead.closed(200), false, "only as many as needed are shed");
+      assertEquals(await newest.closed(200), false);
+    } finally {
+      for (const client of clients) client.close();
+    }
   });
-  const clients: RawClient[] = [];
-  try {
-    const oldest = await RawClient.connect(server.port);
-    const busy = await RawClient.connect(server.port);
-    await busy.send(PARTIAL_UPLOAD);
-    const halfHead = await RawClient.connect(server.port);
-    await halfHead.send("GET / HTTP/1.1\r\nHost: loc");
-    const newest = await RawClient.connect(server.port);
-    clients.push(oldest, busy, halfHead, newest);
-    // Each of the four is admitted before the next: a request on the newest one proves it.
-    await newest.send(get("/"));
-    assertEquals((await newest.response()).status, 200);
-
-    const newcomer = await RawClient.connect(server.port);
-    clients.push(newcomer);
-    await newcomer.send(get("/"));
-    assertEquals((await newcomer.response({ timeoutMs: 20_000 })).status, 200);
-
-    assertEquals(await oldest.closed(2000), true, "the oldest idle connection was shed");
-    assertEquals(await busy.closed(200), false, "a request in progress is never shed");
-    assertEquals(await halfHead.closed(200), false, "only as many as needed are shed");
-    assertEquals(await newest.closed(200), false);
-  } finally {
-    for (const client of clients) client.close();
-    await server.stop();
-  }
 });
 
 Deno.test("out of file descriptors, idle connections are shed and an honest request is served", async () => {
@@ -93,47 +93,47 @@ async function trickle(client: RawClient, bytes: string, everyMs: number): Promi
 }
 
 Deno.test("a body trickling in below the minimum rate gets 408 once --body-timeout has passed", async () => {
-  const server = await startBastion({ args: ["--body-timeout", "1s", "--ban", "off"] });
-  const client = await RawClient.connect(server.port);
-  try {
-    await client.send(
-      "POST /upload HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n" +
-        "Content-Length: 200\r\n\r\n",
-    );
-    // A byte every 400 ms: always within the 1 s between bytes, far below 500 bytes/s.
-    const trickling = trickle(client, `[${"1,".repeat(98)}1]`, 400);
-    const response = await client.response({ timeoutMs: 20_000 });
-    assertEquals(response.status, 408);
-    assertEquals(await client.closed(2000), true);
-    await trickling;
-  } finally {
-    client.close();
-    await server.stop();
-  }
+  await withBastion({ args: ["--body-timeout", "1s", "--ban", "off"] }, async (server) => {
+    const client = await RawClient.connect(server.port);
+    try {
+      await client.send(
+        "POST /upload HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n" +
+          "Content-Length: 200\r\n\r\n",
+      );
+      // A byte every 400 ms: always within the 1 s between bytes, far below 500 bytes/s.
+      const trickling = trickle(client, `[${"1,".repeat(98)}1]`, 400);
+      const response = await client.response({ timeoutMs: 20_000 });
+      assertEquals(response.status, 408);
+      assertEquals(await client.closed(2000), true);
+      await trickling;
+    } finally {
+      client.close();
+    }
+  });
 });
 
 Deno.test("at the connection cap, a body trickling in below the minimum rate makes room", async () => {
-  const server = await startBastion({
+  await withBastion({
     args: ["--max-connections", "1", "--queue-timeout", "30s", "--ban", "off"],
+  }, async (server) => {
+    const slow = await RawClient.connect(server.port);
+    const clients = [slow];
+    try {
+      await slow.send(
+        "POST /upload HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n" +
+          "Content-Length: 200\r\n\r\n",
+      );
+      const trickling = trickle(slow, `[${"1,".repeat(98)}1]`, 300);
+      // Past the 2 s a slow body is given before it may be shed.
+      await new Promise((resolve) => setTimeout(resolve, 2500));
+      const newcomer = await RawClient.connect(server.port);
+      clients.push(newcomer);
+      await newcomer.send(get("/"));
+      assertEquals((await newcomer.response({ timeoutMs: 20_000 })).status, 200);
+      assertEquals(await slow.closed(2000), true, "the trickling upload was shed");
+      await trickling;
+    } finally {
+      for (const client of clients) client.close();
+    }
   });
-  const slow = await RawClient.connect(server.port);
-  const clients = [slow];
-  try {
-    await slow.send(
-      "POST /upload HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n" +
-        "Content-Length: 200\r\n\r\n",
-    );
-    const trickling = trickle(slow, `[${"1,".repeat(98)}1]`, 300);
-    // Past the 2 s a slow body is given before it may be shed.
-    await new Promise((resolve) => setTimeout(resolve, 2500));
-    const newcomer = await RawClient.connect(server.port);
-    clients.push(newcomer);
-    await newcomer.send(get("/"));
-    assertEquals((await newcomer.response({ timeoutMs: 20_000 })).status, 200);
-    assertEquals(await slow.closed(2000), true, "the trickling upload was shed");
-    await trickling;
-  } finally {
-    for (const client of clients) client.close();
-    await server.stop();
-  }
 });

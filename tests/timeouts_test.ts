@@ -6,7 +6,14 @@
  */
 
 import { assertEquals, assertTrue } from "./_assert.ts";
-import { type Bastion, get, RawClient, type RawResponse, startBastion } from "./_harness.ts";
+import {
+  get,
+  NO_LIMITS,
+  RawClient,
+  type RawResponse,
+  type StartOptions,
+  withBastion,
+} from "./_harness.ts";
 
 const HEADER_MS = 400;
 const BODY_MS = 400;
@@ -22,11 +29,12 @@ function delay(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
-function start(
+/** Short timeouts (the header one `headerMs`) on a root with `files`; no bans, no rate limit. */
+function shortTimeouts(
   files: Record<string, string | Uint8Array> = {},
   headerMs = HEADER_MS,
-): Promise<Bastion> {
-  return startBastion({
+): StartOptions {
+  return {
     files,
     args: [
       "--header-timeout",
@@ -37,12 +45,9 @@ function start(
       `${IDLE_MS}ms`,
       "--send-timeout",
       `${SEND_MS}ms`,
-      "--ban",
-      "off",
-      "--rate-limit",
-      "off",
+      ...NO_LIMITS,
     ],
-  });
+  };
 }
 
 /** A 408 with `Connection: close` after which the server closes and sends nothing else. */
@@ -64,9 +69,8 @@ function upload(length: number): string {
 }
 
 Deno.test("timeouts: header, idle and body timeouts", async (t) => {
-  const server = await start();
-  const { port } = server;
-  try {
+  await withBastion(shortTimeouts(), async (server) => {
+    const { port } = server;
     await t.step("server closes a silent new connection without a response", async () => {
       const client = await RawClient.connect(port);
       try {
@@ -206,47 +210,45 @@ Deno.test("timeouts: header, idle and body timeouts", async (t) => {
         client.close();
       }
     });
-  } finally {
-    await server.stop();
-  }
+  });
 });
 
 Deno.test("timeouts: a client that does not read is dropped, others are served", async () => {
   const big = new Uint8Array(BIG_SIZE).fill(0x61);
-  const server = await start({ "big.txt": big });
-  const { port } = server;
-  const stalled = await Deno.connect({ hostname: "127.0.0.1", port });
-  try {
-    await stalled.write(encoder.encode(get("/big.txt")));
-    await delay(200);
-    const other = await RawClient.connect(port);
+  await withBastion(shortTimeouts({ "big.txt": big }), async (server) => {
+    const { port } = server;
+    const stalled = await Deno.connect({ hostname: "127.0.0.1", port });
     try {
-      for (let i = 0; i < 3; i++) {
-        await other.send(SAMPLE);
-        const response = await other.response({ timeoutMs: 3000 });
-        assertEquals(response.status, 200, "another client was not served during the stall");
+      await stalled.write(encoder.encode(get("/big.txt")));
+      await delay(200);
+      const other = await RawClient.connect(port);
+      try {
+        for (let i = 0; i < 3; i++) {
+          await other.send(SAMPLE);
+          const response = await other.response({ timeoutMs: 3000 });
+          assertEquals(response.status, 200, "another client was not served during the stall");
+        }
+      } finally {
+        other.close();
+      }
+      await delay(SEND_MS + 1500);
+      const { received, closed } = await drain(stalled, 8000);
+      assertTrue(closed, "the server never dropped the client that does not read");
+      assertTrue(received > 0, "the server sent nothing");
+      assertTrue(received < BIG_SIZE, `the whole file arrived (${received} bytes)`);
+      const after = await RawClient.connect(port);
+      try {
+        await after.send(SAMPLE);
+        assertEquals((await after.response({ timeoutMs: 3000 })).status, 200);
+      } finally {
+        after.close();
       }
     } finally {
-      other.close();
+      try {
+        stalled.close();
+      } catch { /* already closed */ }
     }
-    await delay(SEND_MS + 1500);
-    const { received, closed } = await drain(stalled, 8000);
-    assertTrue(closed, "the server never dropped the client that does not read");
-    assertTrue(received > 0, "the server sent nothing");
-    assertTrue(received < BIG_SIZE, `the whole file arrived (${received} bytes)`);
-    const after = await RawClient.connect(port);
-    try {
-      await after.send(SAMPLE);
-      assertEquals((await after.response({ timeoutMs: 3000 })).status, 200);
-    } finally {
-      after.close();
-    }
-  } finally {
-    try {
-      stalled.close();
-    } catch { /* already closed */ }
-    await server.stop();
-  }
+  });
 });
 
 /** Reads `conn` until end of stream, a reset or `timeoutMs`; counts the bytes. */
@@ -270,50 +272,53 @@ async function drain(conn: Deno.TcpConn, timeoutMs: number) {
 }
 
 Deno.test("timeouts: the header timeout runs from the first byte of the head", async () => {
-  const server = await start({}, 1500);
-  const client = await RawClient.connect(server.port);
-  try {
-    await delay(1000);
-    await client.send("GET /sample.txt HTTP/1.1\r\n");
-    await delay(1000);
-    await client.send("Host: localhost\r\n\r\n");
-    const response = await client.response({ timeoutMs: 5000 });
-    assertEquals(response.status, 200, "the head was timed from the connection's start");
-  } finally {
-    client.close();
-    await server.stop();
-  }
+  await withBastion(shortTimeouts({}, 1500), async (server) => {
+    const client = await RawClient.connect(server.port);
+    try {
+      await delay(1000);
+      await client.send("GET /sample.txt HTTP/1.1\r\n");
+      await delay(1000);
+      await client.send("Host: localhost\r\n\r\n");
+      const response = await client.response({ timeoutMs: 5000 });
+      assertEquals(response.status, 200, "the head was timed from the connection's start");
+    } finally {
+      client.close();
+    }
+  });
 });
 
 Deno.test("timeouts: a slow client that keeps reading gets the whole file", async () => {
-  const server = await start({ "big.txt": new Uint8Array(BIG_SIZE).fill(0x62) });
-  const conn = await Deno.connect({ hostname: "127.0.0.1", port: server.port });
-  try {
-    await conn.write(encoder.encode(get("/big.txt", "Connection: close\r\n")));
-    const deadline = Date.now() + 9000;
-    const buffer = new Uint8Array(256 * 1024);
-    let received = 0;
-    let sincePause = 0;
-    let total = Infinity;
-    let head = "";
-    while (received < total && Date.now() < deadline) {
-      const read = await conn.read(buffer);
-      if (read === null) break;
-      if (total === Infinity) {
-        head += new TextDecoder("latin1").decode(buffer.subarray(0, read));
-        const end = head.indexOf("\r\n\r\n");
-        if (end >= 0) total = end + 4 + Number(/content-length: (\d+)/i.exec(head)![1]);
+  await withBastion(
+    shortTimeouts({ "big.txt": new Uint8Array(BIG_SIZE).fill(0x62) }),
+    async (server) => {
+      const conn = await Deno.connect({ hostname: "127.0.0.1", port: server.port });
+      try {
+        await conn.write(encoder.encode(get("/big.txt", "Connection: close\r\n")));
+        const deadline = Date.now() + 9000;
+        const buffer = new Uint8Array(256 * 1024);
+        let received = 0;
+        let sincePause = 0;
+        let total = Infinity;
+        let head = "";
+        while (received < total && Date.now() < deadline) {
+          const read = await conn.read(buffer);
+          if (read === null) break;
+          if (total === Infinity) {
+            head += new TextDecoder("latin1").decode(buffer.subarray(0, read));
+            const end = head.indexOf("\r\n\r\n");
+            if (end >= 0) total = end + 4 + Number(/content-length: (\d+)/i.exec(head)![1]);
+          }
+          received += read;
+          sincePause += read;
+          if (sincePause >= 2 * 1024 * 1024) {
+            sincePause = 0;
+            await delay(SEND_MS / 2);
+          }
+        }
+        assertEquals(received, total, "the server dropped a client that kept reading");
+      } finally {
+        conn.close();
       }
-      received += read;
-      sincePause += read;
-      if (sincePause >= 2 * 1024 * 1024) {
-        sincePause = 0;
-        await delay(SEND_MS / 2);
-      }
-    }
-    assertEquals(received, total, "the server dropped a client that kept reading");
-  } finally {
-    conn.close();
-    await server.stop();
-  }
+    },
+  );
 });

@@ -1,6 +1,6 @@
 import { join } from "node:path";
 import { assertEquals, assertMatch } from "./_assert.ts";
-import { makeRoot, roundTrip, spawnBastion, startBastion } from "./_harness.ts";
+import { makeRoot, roundTrip, spawnBastion, withBastion } from "./_harness.ts";
 
 function upload(body: string, extra = ""): string {
   return `POST /upload HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n` +
@@ -19,11 +19,10 @@ Deno.test("uploads need the bearer token from --upload-token-file; others get 40
   const tokenDir = await Deno.makeTempDir();
   const tokenFile = join(tokenDir, "token");
   await Deno.writeTextFile(tokenFile, "  t0ken-123\n");
-  const server = await startBastion({
+  await withBastion({
     args: ["--upload-token-file", tokenFile],
     extraRead: [tokenFile],
-  });
-  try {
+  }, async (server) => {
     for (
       const auth of ["", "Authorization: Bearer wrong\r\n", "Authorization: Basic dDBrZW4tMTIz\r\n"]
     ) {
@@ -40,23 +39,18 @@ Deno.test("uploads need the bearer token from --upload-token-file; others get 40
     assertEquals(accepted.status, 201);
     assertEquals((await storedUploads(server.uploads)).length, 1);
     await server.waitForLog(/reason=auth/);
-  } finally {
-    await server.stop();
-  }
+  });
 });
 
 Deno.test("BASTION_UPLOAD_TOKEN protects uploads when --allow-env grants it", async () => {
-  const server = await startBastion({
+  await withBastion({
     env: { BASTION_UPLOAD_TOKEN: "env-token" },
     extraPermissions: ["--allow-env=BASTION_UPLOAD_TOKEN"],
-  });
-  try {
+  }, async (server) => {
     assertEquals((await roundTrip(server.port, upload("[]"))).status, 401);
     const ok = await roundTrip(server.port, upload("[]", "Authorization: Bearer env-token\r\n"));
     assertEquals(ok.status, 201);
-  } finally {
-    await server.stop();
-  }
+  });
 });
 
 Deno.test("an empty upload token file is a start-up error with exit code 2", async () => {
@@ -73,8 +67,7 @@ Deno.test("an empty upload token file is a start-up error with exit code 2", asy
 });
 
 Deno.test("the upload quota answers 507 and leaves nothing behind", async () => {
-  const server = await startBastion({ args: ["--upload-quota", "100B", "--max-body", "100B"] });
-  try {
+  await withBastion({ args: ["--upload-quota", "100B", "--max-body", "100B"] }, async (server) => {
     const first = await roundTrip(server.port, upload(JSON.stringify({ fill: "x".repeat(60) })));
     assertEquals(first.status, 201);
     const second = await roundTrip(server.port, upload(JSON.stringify({ fill: "y".repeat(60) })));
@@ -83,21 +76,16 @@ Deno.test("the upload quota answers 507 and leaves nothing behind", async () => 
     assertEquals((await storedUploads(server.uploads)).length, 1, "no partial or temporary file");
     const small = await roundTrip(server.port, upload("[1]"));
     assertEquals(small.status, 201, "what still fits is stored");
-  } finally {
-    await server.stop();
-  }
+  });
 });
 
 Deno.test("the quota counts uploads stored before start-up", async () => {
   const name = "upload_20260101_000000_0123456789ab.json";
-  const server = await startBastion({
+  await withBastion({
     args: ["--upload-quota", "50B", "--max-body", "50B"],
     files: { [`uploads/${name}`]: "x".repeat(45) },
-  });
-  try {
+  }, async (server) => {
     assertEquals((await roundTrip(server.port, upload('{"abcdef":1}'))).status, 507);
     assertEquals((await roundTrip(server.port, upload("1"))).status, 201);
-  } finally {
-    await server.stop();
-  }
+  });
 });

@@ -12,12 +12,12 @@ import {
   get,
   launchBastion,
   makeRoot,
+  NO_LIMITS,
   type RawResponse,
   roundTrip,
-  startBastion,
+  withBastion,
 } from "./_harness.ts";
 
-const NO_LIMITS = ["--ban", "off", "--rate-limit", "off"];
 const JSON_TYPE = "application/json; charset=utf-8";
 const BODY = '{"answer": 42, "text": "caf\u00e9 \\u00e9", "list": [1, 2, 3]}';
 /** A name bastion could have stored. */
@@ -74,26 +74,20 @@ async function startWithOutsideUploads(
 }
 
 Deno.test("an upload's Location reads back as JSON, byte-exact, under the default profile", async () => {
-  const server = await startBastion({ args: NO_LIMITS });
-  try {
+  await withBastion({ args: NO_LIMITS }, async (server) => {
     await assertReadBack(server, "default");
-  } finally {
-    await server.stop();
-  }
+  });
 });
 
 Deno.test("an upload's Location reads back as JSON under --profile seed, where other .json is 415", async () => {
-  const server = await startBastion({
+  await withBastion({
     args: [...NO_LIMITS, "--profile", "seed"],
     files: { "data.json": "{}", "uploads/other.json": "{}" },
-  });
-  try {
+  }, async (server) => {
     await assertReadBack(server, "seed");
     assertEquals((await fetchPath(server, "/data.json")).status, 415);
     assertEquals((await fetchPath(server, "/uploads/other.json")).status, 415);
-  } finally {
-    await server.stop();
-  }
+  });
 });
 
 Deno.test("an upload's Location reads back when --upload-dir is outside the web root, in both profiles", async () => {
@@ -150,16 +144,13 @@ Deno.test("the upload directory keeps path safety: temp files 404, links out 403
 
 Deno.test("--read-only: /uploads/<name> is an ordinary path of the web root, typed by the profile", async () => {
   for (const [profile, status] of [["seed", 415], ["web", 200]] as const) {
-    const server = await startBastion({
+    await withBastion({
       args: [...NO_LIMITS, "--read-only", "--profile", profile],
       files: { [`uploads/${STORED}`]: '{"in":"root"}' },
-    });
-    try {
+    }, async (server) => {
       const response = await fetchPath(server, `/uploads/${STORED}`);
       assertEquals(response.status, status, profile);
       if (status === 200) assertEquals(response.header("content-type"), JSON_TYPE);
-    } finally {
-      await server.stop();
-    }
+    });
   }
 });

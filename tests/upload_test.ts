@@ -5,35 +5,26 @@
  * @module
  */
 
-import { dirname, join } from "node:path";
+import { join } from "node:path";
 import { assertEquals, assertMatch, assertNotEquals, assertTrue } from "./_assert.ts";
 import {
+  BANNER,
   type Bastion,
+  concat,
   get,
   makeRoot,
+  NO_LIMITS,
   RawClient,
   type RawResponse,
   roundTrip,
   spawnBastion,
-  startBastion,
+  withBastion,
 } from "./_harness.ts";
 
-const BANNER = /listening on https?:\/\/[^ ]*:(\d+)\//;
 const NAME = /^upload_(\d{8})_(\d{6})_[0-9a-f]{12}\.json$/;
 const TEMP = /^\.upload-.*\.tmp$/;
 const MIB = 1024 * 1024;
 const encoder = new TextEncoder();
-
-function concat(...parts: (string | Uint8Array)[]): Uint8Array {
-  const bytes = parts.map((part) => typeof part === "string" ? encoder.encode(part) : part);
-  const out = new Uint8Array(bytes.reduce((sum, part) => sum + part.length, 0));
-  let offset = 0;
-  for (const part of bytes) {
-    out.set(part, offset);
-    offset += part.length;
-  }
-  return out;
-}
 
 /** A POST /upload with a Content-Length body; `type: null` sends no Content-Type. */
 function upload(
@@ -86,14 +77,8 @@ async function tempFiles(dir: string): Promise<string[]> {
   return names;
 }
 
-async function stopAndClean(server: Bastion): Promise<void> {
-  await server.stop();
-  await Deno.remove(dirname(server.root), { recursive: true }).catch(() => {});
-}
-
 Deno.test("POST /upload answers 201 with Location and the exact JSON body, and stores the bytes unchanged with mode 0640", async () => {
-  const server = await startBastion();
-  try {
+  await withBastion(async (server) => {
     const before = Date.now();
     const body = '  {"café": "☕", "list" : [ 1 , 2.50, null ],\n "nested": {"a": {}}}\n';
     const name = createdName(await post(server, body));
@@ -117,57 +102,54 @@ Deno.test("POST /upload answers 201 with Location and the exact JSON body, and s
     await assertStored(server, scalar, "42");
     assertNotEquals(scalar, name);
     assertEquals(await tempFiles(server.uploads), []);
-  } finally {
-    await stopAndClean(server);
-  }
+  });
 });
 
 Deno.test("POST /upload stores a chunked body sent in several pieces byte-for-byte", async () => {
-  const server = await startBastion();
-  const client = await RawClient.connect(server.port);
-  try {
-    const pieces = ['{"parts": [', '"one", ', '"two", ', '"three"', "]}"];
-    await client.send(
-      "POST /upload HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n" +
-        "Transfer-Encoding: chunked\r\n\r\n",
-    );
-    for (const [index, piece] of pieces.entries()) {
-      const size = encoder.encode(piece).length.toString(16);
-      // Split some chunk-size lines across writes, and add a chunk extension once.
-      if (index === 1) {
-        await client.send(size);
-        await client.send(`;note=x\r\n${piece}\r\n`);
-      } else {
-        await client.send(`${size}\r\n${piece}\r\n`);
+  await withBastion(async (server) => {
+    const client = await RawClient.connect(server.port);
+    try {
+      const pieces = ['{"parts": [', '"one", ', '"two", ', '"three"', "]}"];
+      await client.send(
+        "POST /upload HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n" +
+          "Transfer-Encoding: chunked\r\n\r\n",
+      );
+      for (const [index, piece] of pieces.entries()) {
+        const size = encoder.encode(piece).length.toString(16);
+        // Split some chunk-size lines across writes, and add a chunk extension once.
+        if (index === 1) {
+          await client.send(size);
+          await client.send(`;note=x\r\n${piece}\r\n`);
+        } else {
+          await client.send(`${size}\r\n${piece}\r\n`);
+        }
       }
-    }
-    await client.send("0\r\n\r\n");
-    const name = createdName(await client.response());
-    await assertStored(server, name, pieces.join(""));
+      await client.send("0\r\n\r\n");
+      const name = createdName(await client.response());
+      await assertStored(server, name, pieces.join(""));
 
-    // A large chunked body, many chunks, on the same keep-alive connection.
-    const big = JSON.stringify({ items: Array.from({ length: 20_000 }, (_, i) => `item-${i}`) });
-    const bytes = encoder.encode(big);
-    let framed = "";
-    for (let offset = 0; offset < big.length; offset += 4000) {
-      const piece = big.slice(offset, offset + 4000);
-      framed += `${piece.length.toString(16)}\r\n${piece}\r\n`;
+      // A large chunked body, many chunks, on the same keep-alive connection.
+      const big = JSON.stringify({ items: Array.from({ length: 20_000 }, (_, i) => `item-${i}`) });
+      const bytes = encoder.encode(big);
+      let framed = "";
+      for (let offset = 0; offset < big.length; offset += 4000) {
+        const piece = big.slice(offset, offset + 4000);
+        framed += `${piece.length.toString(16)}\r\n${piece}\r\n`;
+      }
+      await client.send(
+        "POST /upload HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n" +
+          `Transfer-Encoding: chunked\r\n\r\n${framed}0\r\n\r\n`,
+      );
+      const bigName = createdName(await client.response());
+      await assertStored(server, bigName, bytes);
+    } finally {
+      client.close();
     }
-    await client.send(
-      "POST /upload HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n" +
-        `Transfer-Encoding: chunked\r\n\r\n${framed}0\r\n\r\n`,
-    );
-    const bigName = createdName(await client.response());
-    await assertStored(server, bigName, bytes);
-  } finally {
-    client.close();
-    await stopAndClean(server);
-  }
+  });
 });
 
 Deno.test("POST /upload accepts application/json with an optional utf-8 charset and refuses other types with 415 JSON", async () => {
-  const server = await startBastion({ args: ["--ban", "off", "--rate-limit", "off"] });
-  try {
+  await withBastion({ args: NO_LIMITS }, async (server) => {
     const accepted = [
       "application/json",
       "Application/JSON; charset=UTF-8",
@@ -193,23 +175,21 @@ Deno.test("POST /upload accepts application/json with an optional utf-8 charset 
       assertJsonError(await post(server, '{"a":1}', type), 415, `Content-Type ${type}`);
     }
     assertEquals(await tempFiles(server.uploads), []);
-  } finally {
-    await stopAndClean(server);
-  }
+  });
 });
 
 Deno.test("a refused upload keeps the connection usable once its body is read", async () => {
-  const server = await startBastion();
-  const client = await RawClient.connect(server.port);
-  try {
-    await client.send(upload('{"a":1}', "text/plain"));
-    assertJsonError(await client.response(), 415, "text/plain");
-    await client.send(upload('{"b":2}'));
-    await assertStored(server, createdName(await client.response()), '{"b":2}');
-  } finally {
-    client.close();
-    await stopAndClean(server);
-  }
+  await withBastion(async (server) => {
+    const client = await RawClient.connect(server.port);
+    try {
+      await client.send(upload('{"a":1}', "text/plain"));
+      assertJsonError(await client.response(), 415, "text/plain");
+      await client.send(upload('{"b":2}'));
+      await assertStored(server, createdName(await client.response()), '{"b":2}');
+    } finally {
+      client.close();
+    }
+  });
 });
 
 function nested(depth: number, open = "[", close = "]", inner = "1"): string {
@@ -221,8 +201,7 @@ function nestedObjects(depth: number): string {
 }
 
 Deno.test("POST /upload refuses empty, invalid JSON, invalid UTF-8 and over-deep bodies with 400 JSON, accepts depth 64", async () => {
-  const server = await startBastion({ args: ["--ban", "off", "--rate-limit", "off"] });
-  try {
+  await withBastion({ args: NO_LIMITS }, async (server) => {
     const valid: [string, string][] = [
       ["depth 64 arrays", nested(64)],
       ["depth 64 objects", nestedObjects(64)],
@@ -269,14 +248,11 @@ Deno.test("POST /upload refuses empty, invalid JSON, invalid UTF-8 and over-deep
     }
     assertEquals(stored.length, valid.length, "only valid documents are stored");
     assertEquals(await tempFiles(server.uploads), []);
-  } finally {
-    await stopAndClean(server);
-  }
+  });
 });
 
 Deno.test("a 1 MiB body of [[[[ is a 400 and the server stays up", async () => {
-  const server = await startBastion();
-  try {
+  await withBastion(async (server) => {
     const brackets = "[".repeat(MIB);
     assertJsonError(await post(server, brackets), 400, "1 MiB of [");
     const braces = '{"a":'.repeat(Math.floor(MIB / 5));
@@ -286,14 +262,11 @@ Deno.test("a 1 MiB body of [[[[ is a 400 and the server stays up", async () => {
     const after = createdName(await post(server, "[1]"));
     await assertStored(server, after, "[1]");
     assertEquals(await tempFiles(server.uploads), []);
-  } finally {
-    await stopAndClean(server);
-  }
+  });
 });
 
 Deno.test("POST /upload takes exactly 1 MiB and refuses a larger body with 413 JSON, declared or chunked", async () => {
-  const server = await startBastion();
-  try {
+  await withBastion(async (server) => {
     // Exactly the limit: a JSON string padded to 1 MiB.
     const exact = `"${"x".repeat(MIB - 2)}"`;
     await assertStored(server, createdName(await post(server, exact)), exact);
@@ -327,14 +300,11 @@ Deno.test("POST /upload takes exactly 1 MiB and refuses a larger body with 413 J
     }
     assertEquals((await roundTrip(server.port, get("/"))).status, 200);
     assertEquals(await tempFiles(server.uploads), []);
-  } finally {
-    await stopAndClean(server);
-  }
+  });
 });
 
 Deno.test("/upload answers other methods with 405 Allow: POST, OPTIONS; POST elsewhere is 405 Allow: GET, HEAD, OPTIONS", async () => {
-  const server = await startBastion();
-  try {
+  await withBastion(async (server) => {
     for (const method of ["GET", "HEAD", "PUT", "DELETE", "PATCH"]) {
       const response = await roundTrip(
         server.port,
@@ -360,14 +330,11 @@ Deno.test("/upload answers other methods with 405 Allow: POST, OPTIONS; POST els
       assertEquals(response.status, 405, path);
       assertEquals(response.header("allow"), "GET, HEAD, OPTIONS", path);
     }
-  } finally {
-    await stopAndClean(server);
-  }
+  });
 });
 
 Deno.test("errors to /upload are JSON also when the request's framing or Expect is refused", async () => {
-  const server = await startBastion({ args: ["--ban", "off", "--rate-limit", "off"] });
-  try {
+  await withBastion({ args: NO_LIMITS }, async (server) => {
     const head = "POST /upload HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n";
     const cases: [string, string, number][] = [
       ["Content-Length not a number", "Content-Length: 1x\r\n", 400],
@@ -388,14 +355,11 @@ Deno.test("errors to /upload are JSON also when the request's framing or Expect 
       if (!/^application\/json\b/.test(type)) failures.push(`${label}: ${status} as ${type}`);
     }
     assertEquals(failures, []);
-  } finally {
-    await stopAndClean(server);
-  }
+  });
 });
 
 Deno.test("an upload with two Content-Type fields is refused, not judged by the first", async () => {
-  const server = await startBastion();
-  try {
+  await withBastion(async (server) => {
     const response = await roundTrip(
       server.port,
       "POST /upload HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n" +
@@ -405,14 +369,11 @@ Deno.test("an upload with two Content-Type fields is refused, not judged by the 
     let stored = 0;
     for await (const entry of Deno.readDir(server.uploads)) if (NAME.test(entry.name)) stored++;
     assertEquals(stored, 0);
-  } finally {
-    await stopAndClean(server);
-  }
+  });
 });
 
 Deno.test("Expect: 100-continue on /upload sends 100 only when the type and size pass", async () => {
-  const server = await startBastion();
-  try {
+  await withBastion(async (server) => {
     const expectHead = (type: string, length: number) =>
       `POST /upload HTTP/1.1\r\nHost: localhost\r\nContent-Type: ${type}\r\n` +
       `Expect: 100-continue\r\nContent-Length: ${length}\r\n\r\n`;
@@ -443,14 +404,11 @@ Deno.test("Expect: 100-continue on /upload sends 100 only when the type and size
     } finally {
       client.close();
     }
-  } finally {
-    await stopAndClean(server);
-  }
+  });
 });
 
 Deno.test("100 concurrent uploads all get 201, distinct names and byte-identical stored files", async () => {
-  const server = await startBastion();
-  try {
+  await withBastion(async (server) => {
     const bodies = Array.from(
       { length: 100 },
       (_, i) => JSON.stringify({ upload: i, padding: "p".repeat(i * 97), nested: [[i], { i }] }),
@@ -463,9 +421,7 @@ Deno.test("100 concurrent uploads all get 201, distinct names and byte-identical
     for await (const entry of Deno.readDir(server.uploads)) if (NAME.test(entry.name)) stored++;
     assertEquals(stored, bodies.length);
     assertEquals(await tempFiles(server.uploads), []);
-  } finally {
-    await stopAndClean(server);
-  }
+  });
 });
 
 Deno.test("start-up removes .upload-<hex>.tmp files over an hour old and keeps younger ones and everything else", async () => {

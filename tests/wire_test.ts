@@ -6,11 +6,16 @@
  */
 
 import { assertEquals, assertMatch, assertNotMatch, assertTrue } from "./_assert.ts";
-import { type Bastion, get, RawClient, type RawResponse, startBastion } from "./_harness.ts";
+import {
+  type Bastion,
+  get,
+  NO_LIMITS,
+  RawClient,
+  type RawResponse,
+  withBastion,
+} from "./_harness.ts";
 import { VERSION } from "../src/version.ts";
 
-/** Rejection-heavy tests must not trip the ban or the rate limit (SPEC §6). */
-const QUIET = ["--ban", "off", "--rate-limit", "off"];
 const SECURITY_HEADERS: [string, string][] = [
   ["x-content-type-options", "nosniff"],
   ["x-frame-options", "DENY"],
@@ -257,8 +262,7 @@ const BAD_CHUNKS: [string, string][] = [
 ];
 
 Deno.test("wire: requests bastion must reject", async (t) => {
-  const server = await startBastion({ args: QUIET });
-  try {
+  await withBastion({ args: NO_LIMITS }, async (server) => {
     for (const [name, raw] of BAD_REQUESTS) {
       await t.step(`server answers ${name} with 400 and closes`, async () => {
         await expectRejected(server, raw, 400);
@@ -401,14 +405,11 @@ Deno.test("wire: requests bastion must reject", async (t) => {
         client.close();
       }
     });
-  } finally {
-    await server.stop();
-  }
+  });
 });
 
 Deno.test("wire: smuggling attempts get one response and a closed connection", async (t) => {
-  const server = await startBastion({ args: QUIET });
-  try {
+  await withBastion({ args: NO_LIMITS }, async (server) => {
     const cases: [string, string, number][] = [
       ["CL+TE", "Content-Length: 6\r\nTransfer-Encoding: chunked\r\n", 400],
       ["TE+CL", "Transfer-Encoding: chunked\r\nContent-Length: 6\r\n", 400],
@@ -533,19 +534,16 @@ Deno.test("wire: smuggling attempts get one response and a closed connection", a
         client.close();
       }
     });
-  } finally {
-    await server.stop();
-  }
+  });
 });
 
 Deno.test("wire: methods, OPTIONS and errors that keep the connection", async (t) => {
   // The seed profile refuses .css with 415; the web profile serves it.
-  const server = await startBastion({
-    args: [...QUIET, "--profile", "seed"],
+  await withBastion({
+    args: [...NO_LIMITS, "--profile", "seed"],
     files: { "style.css": "body{}" },
-  });
-  const { port } = server;
-  try {
+  }, async (server) => {
+    const { port } = server;
     for (const method of ["PUT", "DELETE", "PATCH", "TRACE"]) {
       await t.step(`server answers ${method} with 405, Allow GET, HEAD, OPTIONS`, async () => {
         const response = await expectKeptAlive(
@@ -649,15 +647,12 @@ Deno.test("wire: methods, OPTIONS and errors that keep the connection", async (t
       const index = await Deno.readFile(`${server.root}/index.html`);
       assertEquals(response.header("content-length"), String(index.length));
     });
-  } finally {
-    await server.stop();
-  }
+  });
 });
 
 Deno.test("wire: connection persistence, pipelining and request ids", async (t) => {
-  const server = await startBastion({ args: QUIET });
-  const { port } = server;
-  try {
+  await withBastion({ args: NO_LIMITS }, async (server) => {
+    const { port } = server;
     await t.step("server answers pipelined requests in order", async () => {
       const client = await RawClient.connect(port);
       try {
@@ -802,15 +797,13 @@ Deno.test("wire: connection persistence, pipelining and request ids", async (t) 
       const raw = "GET / HTTP/1.1\r\nX-Request-Id: err-1\r\n\r\n";
       assertCommon(await expectRejected(server, raw, 400), "err-1");
     });
-  } finally {
-    await server.stop();
-  }
+  });
 });
 
 Deno.test("wire: Host allow-list and absolute-form", async (t) => {
-  const server = await startBastion({
+  await withBastion({
     args: [
-      ...QUIET,
+      ...NO_LIMITS,
       "--profile", // sample.txt is an octet-stream download there
       "seed",
       "--allowed-host",
@@ -820,15 +813,14 @@ Deno.test("wire: Host allow-list and absolute-form", async (t) => {
       "--max-requests-per-connection",
       "3",
     ],
-  });
-  const { port } = server;
-  const otherPort = port === 65535 ? 1 : port + 1;
-  const statusFor = async (host: string) => {
-    const { client, response } = await open(port, head(`Host: ${host}\r\n`));
-    client.close();
-    return response.status;
-  };
-  try {
+  }, async (server) => {
+    const { port } = server;
+    const otherPort = port === 65535 ? 1 : port + 1;
+    const statusFor = async (host: string) => {
+      const { client, response } = await open(port, head(`Host: ${host}\r\n`));
+      client.close();
+      return response.status;
+    };
     const cases: [string, number][] = [
       ["localhost", 200],
       [`localhost:${port}`, 200],
@@ -899,32 +891,29 @@ Deno.test("wire: Host allow-list and absolute-form", async (t) => {
         client.close();
       }
     });
-  } finally {
-    await server.stop();
-  }
+  });
 });
 
 Deno.test("wire: Expect: 100-continue", async (t) => {
-  const server = await startBastion({ args: QUIET });
-  const { port } = server;
-  const expectHead = (type: string, length: number, path = "/upload", host = "localhost") =>
-    `POST ${path} HTTP/1.1\r\nHost: ${host}\r\nContent-Type: ${type}\r\n` +
-    `Content-Length: ${length}\r\nExpect: 100-continue\r\n\r\n`;
-  const refused = async (raw: string, status: number, json: boolean) => {
-    const client = await RawClient.connect(port);
-    try {
-      await client.send(raw);
-      const response = await client.response({ timeoutMs: 5000 });
-      assertCommon(response);
-      assertEquals(response.status, status, "100 Continue sent before a refusal");
-      assertEquals(response.header("connection"), "close");
-      assertSafeError(response, server, json);
-      await assertClosedAfter(client);
-    } finally {
-      client.close();
-    }
-  };
-  try {
+  await withBastion({ args: NO_LIMITS }, async (server) => {
+    const { port } = server;
+    const expectHead = (type: string, length: number, path = "/upload", host = "localhost") =>
+      `POST ${path} HTTP/1.1\r\nHost: ${host}\r\nContent-Type: ${type}\r\n` +
+      `Content-Length: ${length}\r\nExpect: 100-continue\r\n\r\n`;
+    const refused = async (raw: string, status: number, json: boolean) => {
+      const client = await RawClient.connect(port);
+      try {
+        await client.send(raw);
+        const response = await client.response({ timeoutMs: 5000 });
+        assertCommon(response);
+        assertEquals(response.status, status, "100 Continue sent before a refusal");
+        assertEquals(response.header("connection"), "close");
+        assertSafeError(response, server, json);
+        await assertClosedAfter(client);
+      } finally {
+        client.close();
+      }
+    };
     await t.step("server sends 100 Continue before the body, then 201", async () => {
       const client = await RawClient.connect(port);
       try {
@@ -978,21 +967,18 @@ Deno.test("wire: Expect: 100-continue", async (t) => {
       assertEquals(response.status, 417);
       assertSafeError(response, server);
     });
-  } finally {
-    await server.stop();
-  }
+  });
 });
 
 Deno.test("wire: access log lines and security events", async (t) => {
-  const server = await startBastion({ args: QUIET });
-  const escape = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
-  const accessLine = (requestLine: string, status: number, bytes: string, rid: string) =>
-    new RegExp(
-      `^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}\\.\\d{3}Z INFO w\\d+#c\\d+ 127\\.0\\.0\\.1 ` +
-        `"${escape(requestLine)}" ${status} ${bytes} \\d+(\\.\\d+)?ms rid=${escape(rid)}$`,
-      "m",
-    );
-  try {
+  await withBastion({ args: NO_LIMITS }, async (server) => {
+    const escape = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+    const accessLine = (requestLine: string, status: number, bytes: string, rid: string) =>
+      new RegExp(
+        `^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}\\.\\d{3}Z INFO w\\d+#c\\d+ 127\\.0\\.0\\.1 ` +
+          `"${escape(requestLine)}" ${status} ${bytes} \\d+(\\.\\d+)?ms rid=${escape(rid)}$`,
+        "m",
+      );
     await t.step("server logs one access line per request with body bytes", async () => {
       const sample = await Deno.readFile(`${server.root}/sample.txt`);
       const { client } = await open(server.port, get("/sample.txt", "X-Request-Id: log-1\r\n"));
@@ -1034,16 +1020,13 @@ Deno.test("wire: access log lines and security events", async (t) => {
       await server.waitForLog(accessLine("GET /nope.html HTTP/1.1", 404, "\\d+", rid), 5000);
       assertNotMatch(server.stdout(), new RegExp(`security .*rid=${rid}`));
     });
-  } finally {
-    await server.stop();
-  }
+  });
 });
 
 Deno.test("wire: --header adds and replaces headers on every response", async (t) => {
-  const server = await startBastion({
-    args: [...QUIET, "--header", "X-Frame-Options: SAMEORIGIN", "--header", "X-Extra: yes"],
-  });
-  try {
+  await withBastion({
+    args: [...NO_LIMITS, "--header", "X-Frame-Options: SAMEORIGIN", "--header", "X-Extra: yes"],
+  }, async (server) => {
     const cases: [string, string, number][] = [
       ["a file", SAMPLE, 200],
       ["a 404", get("/nope.html"), 404],
@@ -1068,7 +1051,5 @@ Deno.test("wire: --header adds and replaces headers on every response", async (t
         }
       });
     }
-  } finally {
-    await server.stop();
-  }
+  });
 });
