@@ -172,6 +172,9 @@ export class Connection implements Expiring {
       try {
         end = await this.#heads.read(this.#served === 0);
       } catch (error) {
+        // A read that failed (the client went away, or a timeout or shedding
+        // closed the connection) ends the connection; only a bad head is answered.
+        if (!(error instanceof HttpError) || this.#clock.over) throw error;
         await this.#refuseHead(error);
         return false;
       }

@@ -77,7 +77,7 @@ export class Responder {
   failure(error: unknown, origin: OutcomeOrigin): Outcome {
     if (!(error instanceof HttpError)) {
       this.#ctx.log.error("request failed", { conn: this.tag, error: String(error) });
-      error = new HttpError(STATUS_CODE.InternalServerError, "Internal server error", {
+      error = new HttpError(STATUS_CODE.InternalServerError, "Internal Server Error", {
         close: true,
       });
     }
