@@ -46,6 +46,13 @@ async function main(args: string[]): Promise<void> {
     const pool = new WorkerPool({ module, config, prepared, shared, log, startedAt });
     return { addr: await pool.start(), shutdown: () => pool.shutdown() };
   });
+  // Before the banner: whoever sees it may send a signal at once.
+  _onSignals(async () => {
+    await server.shutdown();
+    log.always("bastion stopped");
+    await log.flush();
+    Deno.exit(0);
+  });
   const banner = bannerFields(config, server.addr, main);
   if (config.logFormat === "json") log.always("bastion started", banner);
   else {
@@ -63,12 +70,6 @@ async function main(args: string[]): Promise<void> {
     );
   }
   await log.flush();
-  _onSignals(async () => {
-    await server.shutdown();
-    log.always("bastion stopped");
-    await log.flush();
-    Deno.exit(0);
-  });
 }
 
 /** Starts listening; bind failures (also those a worker reports by name) become one line. */

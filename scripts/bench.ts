@@ -1,5 +1,5 @@
 /**
- * `deno task bench` (SPEC §9): bastion with 1 and 2 workers, a `Deno.serve`
+ * `deno task bench` (`docs/performance.md`): bastion with 1 and 2 workers, a `Deno.serve`
  * file server, nginx and Python's `http.server`, each on 127.0.0.1 with the
  * same web root, driven by wrk. Prints progress on stderr and one markdown
  * table on stdout, and writes it to `docs/benchmarks.md`.
@@ -313,7 +313,7 @@ async function _writeDocs(procs: ProcessSet, report: string): Promise<void> {
   const text = [
     "# Benchmarks",
     "",
-    "`deno task bench` (SPEC §9) measures bastion next to its peers on loopback: bastion with 1",
+    "`deno task bench` (`docs/performance.md`) measures bastion next to its peers on loopback: bastion with 1",
     "and 2 workers, a `Deno.serve` file server reading the file on every request",
     "(`scripts/bench/deno_serve_peer.ts`), nginx (2 workers, sendfile) and Python's",
     "`http.server`, all serving the same generated web root. wrk (`-t1`) drives the load rows;",

@@ -15,7 +15,7 @@ function configError(args: string[]): ConfigError {
   return error;
 }
 
-Deno.test("parseCommand() defaults match SPEC §10", () => {
+Deno.test("parseCommand() defaults are those docs/configuration.md lists", () => {
   const defaults = config([]);
   assertEquals(defaults, {
     port: 8080,

@@ -17,7 +17,7 @@ export const TOKEN_VARIABLE = "BASTION_UPLOAD_TOKEN";
 export const RUNTIME_FLAGS: readonly string[] = [
   // Deno 2.9 needs it for `reusePort`, which workers share the port with.
   "--unstable-net",
-  // Smaller young generation: less memory per idle worker (README, Memory).
+  // Smaller young generation: less memory per idle worker (`docs/performance.md`, Memory).
   "--v8-flags=--max-semi-space-size=8",
 ];
 

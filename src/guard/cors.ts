@@ -1,5 +1,5 @@
 /**
- * Cross-origin access (SPEC §5) when `--cors ORIGIN` is given: response headers
+ * Cross-origin access (`docs/security.md`) when `--cors ORIGIN` is given: response headers
  * for GET/HEAD/POST from that origin (or any, with `*`) and preflight answers.
  * @module
  */

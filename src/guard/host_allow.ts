@@ -1,5 +1,5 @@
 /**
- * The Host allow-list (SPEC §5): which authorities a request may name.
+ * The Host allow-list (`docs/security.md`): which authorities a request may name.
  * @module
  */
 

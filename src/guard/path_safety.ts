@@ -1,5 +1,5 @@
 /**
- * Path safety (SPEC §3), every check of ours on a file path in one module:
+ * Path safety (`docs/security.md`), every check of ours on a file path in one module:
  * decoding a request path and refusing traversal before any file-system call,
  * hidden (dot) segments, and whether a real path stays inside the web root.
  * The permission sandbox is the independent second layer (tests/sandbox_test.ts

@@ -1,6 +1,6 @@
 /**
  * The warning for forwarded headers from a peer that is not a trusted proxy
- * (SPEC §5): such a peer is likely a reverse proxy the operator forgot to
+ * (`docs/security.md`): such a peer is likely a reverse proxy the operator forgot to
  * name with `--trust-proxy`, and then all its clients share one rate limit
  * and one ban.
  * @module

@@ -1,5 +1,5 @@
 /**
- * The security headers every response carries (SPEC §5), with `--header`
+ * The security headers every response carries (`docs/security.md`), with `--header`
  * additions and replacements applied.
  * @module
  */

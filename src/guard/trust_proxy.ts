@@ -1,5 +1,5 @@
 /**
- * Who the client is (SPEC §5): the socket peer, unless that peer is a proxy
+ * Who the client is (`docs/security.md`): the socket peer, unless that peer is a proxy
  * named by `--trust-proxy`; then the nearest untrusted address in
  * `X-Forwarded-For` (or `Forwarded: for=`), walking from the right.
  * @module

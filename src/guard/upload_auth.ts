@@ -1,5 +1,5 @@
 /**
- * Bearer-token protection of uploads (SPEC §4): the token comes from
+ * Bearer-token protection of uploads (`docs/security.md`): the token comes from
  * `--upload-token-file` or `BASTION_UPLOAD_TOKEN` and is compared in constant
  * time (digests of equal length, so neither content nor length leaks).
  * @module

@@ -1,6 +1,6 @@
 /**
  * Which files are served, with what Content-Type, inline or as a download:
- * the seed and web profiles of SPEC §3 with `--type` / `--attachment` applied.
+ * the seed and web profiles of `docs/configuration.md` with `--type` / `--attachment` applied.
  * @module
  */
 
@@ -15,7 +15,7 @@ export interface ServedType {
   type: string;
   /** Serve as a download (`Content-Disposition: attachment`). */
   attachment: boolean;
-  /** Worth compressing (SPEC §3), decided once for the type. */
+  /** Worth compressing (`docs/configuration.md`), decided once for the type. */
   compressible: boolean;
 }
 
@@ -180,7 +180,7 @@ function _rank(type: string, source: string | undefined): number {
     1 - type.length / 100;
 }
 
-/** `type` with `; charset=utf-8` when it is text, JSON, JavaScript or XML (SPEC §3). */
+/** `type` with `; charset=utf-8` when it is text, JSON, JavaScript or XML (`docs/configuration.md`). */
 function _withCharset(type: string): string {
   const [tree, subtype] = type.split("/");
   const textual = tree === "text" || subtype === "json" || subtype.endsWith("+json") ||

@@ -1,5 +1,5 @@
 /**
- * Directory listings for `--dir-listing` (SPEC §3): sorted, without dotfiles,
+ * Directory listings for `--dir-listing` (`docs/protocol.md`): sorted, without dotfiles,
  * names HTML-escaped in text and percent-encoded in links; JSON on request.
  * @module
  */

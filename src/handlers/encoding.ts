@@ -1,5 +1,5 @@
 /**
- * Content coding (SPEC §3): which types are compressed, and which coding a
+ * Content coding (`docs/protocol.md`): which types are compressed, and which coding a
  * client's Accept-Encoding picks among those on offer, by q-value.
  * @module
  */
@@ -8,9 +8,9 @@
 import db from "mime-db/db.json" with { type: "json" };
 
 /**
- * Media types (without parameters) worth compressing: those SPEC §3 names,
+ * Media types (without parameters) worth compressing: those `docs/protocol.md` names,
  * and every type mime-db marks compressible but `application/octet-stream`
- * (mime-db says yes; SPEC §3 says a download never is).
+ * (mime-db says yes; `docs/protocol.md` says a download never is).
  */
 const COMPRESSIBLE: ReadonlySet<string> = new Set([
   "text/html",
@@ -33,7 +33,7 @@ export const MIN_COMPRESS_BYTES = 1024;
 export type Coding = "br" | "gzip";
 
 /**
- * Whether a Content-Type value is one SPEC §3 compresses (decided once per
+ * Whether a Content-Type value is one `docs/protocol.md` compresses (decided once per
  * served type, see `ServedType.compressible`).
  *
  * @example

@@ -3,7 +3,7 @@ import { chooseCoding, type Coding, isCompressible, MIN_COMPRESS_BYTES } from ".
 
 const BOTH: Coding[] = ["br", "gzip"];
 
-Deno.test("isCompressible(): the SPEC §3 text-like types, parameters and case ignored", () => {
+Deno.test("isCompressible(): the `docs/protocol.md` text-like types, parameters and case ignored", () => {
   const yes = [
     "text/html",
     "text/html; charset=utf-8",

@@ -1,5 +1,5 @@
 /**
- * The answer for one resolved file (SPEC §3): validators and preconditions
+ * The answer for one resolved file (`docs/protocol.md`): validators and preconditions
  * (304/412), byte ranges (206/416, multipart), and content coding
  * (precompressed `.br`/`.gz` siblings, else gzip on the fly).
  * @module

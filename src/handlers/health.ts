@@ -1,5 +1,5 @@
 /**
- * `GET /healthz` and `GET /metrics` (SPEC §8).
+ * `GET /healthz` and `GET /metrics` (`docs/deployment.md`).
  * @module
  */
 

@@ -1,5 +1,5 @@
 /**
- * Opening a file and proving that it is the file inside the root (SPEC §3).
+ * Opening a file and proving that it is the file inside the root (`docs/protocol.md`).
  * A path is checked by its name, and whoever can rename inside the web root
  * can swap a checked directory for a symlink out of it between the check and
  * the open; Deno's `--allow-read` is checked on the name too, so it does not
@@ -10,7 +10,7 @@
  * This narrows the race; it cannot close it. Deno has no `openat` or
  * `O_NOFOLLOW` for the directories on a path, so every check is a new walk of
  * the path, and a swapper that undoes its swap between two walks of ours can
- * still pass one (README, "Defence in depth", says what that leaves).
+ * still pass one (`docs/security.md`, "Defence in depth", says what that leaves).
  * @module
  */
 

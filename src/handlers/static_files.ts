@@ -1,5 +1,5 @@
 /**
- * GET and HEAD for files under the web root (SPEC §3): index files, directory
+ * GET and HEAD for files under the web root (`docs/protocol.md`): index files, directory
  * redirects, dotfiles, symlink escapes, content types and streamed bodies.
  * @module
  */

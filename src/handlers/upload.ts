@@ -1,5 +1,5 @@
 /**
- * POST /upload (SPEC §4): content type, a share of the in-flight budget, the
+ * POST /upload (`docs/protocol.md`): content type, a share of the in-flight budget, the
  * body streamed to disk with its JSON checked as it arrives, atomic storage,
  * and the 201 answer.
  * @module

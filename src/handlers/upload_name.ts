@@ -1,5 +1,5 @@
 /**
- * Names of stored uploads (SPEC §4): a UTC time stamp and 48 random bits from
+ * Names of stored uploads (`docs/protocol.md`): a UTC time stamp and 48 random bits from
  * the system's CSPRNG, so names stay unique across processes sharing a directory.
  * @module
  */

@@ -1,5 +1,5 @@
 /**
- * Stores uploaded documents atomically (SPEC §4): streamed to a dotfile
+ * Stores uploaded documents atomically (`docs/protocol.md`): streamed to a dotfile
  * temporary in the same directory as they arrive (never held whole in
  * memory), flushed, hard-linked to a unique final name (a link never replaces
  * an existing file, unlike rename), then the directory flushed. No reader sees

@@ -62,7 +62,7 @@ type State = typeof State[keyof typeof State];
 
 /**
  * Trailer fields that would frame or route the message if a proxy merged
- * them into the head (SPEC §2), compared after {@linkcode foldFieldName}.
+ * them into the head (`docs/protocol.md`), compared after {@linkcode foldFieldName}.
  */
 const FORBIDDEN_TRAILERS: ReadonlySet<string> = new Set([
   "content-length",

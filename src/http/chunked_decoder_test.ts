@@ -180,7 +180,7 @@ const MALFORMED: [string, string][] = [
   ["a bare LF in a trailer", "0\r\nA: 1\nB: 2\r\n\r\n"],
   ["a bare CR in a trailer", "0\r\nA: 1\rB: 2\r\n\r\n"],
   ["a NUL in a trailer", "0\r\nA: \x00\r\n\r\n"],
-  // The chunk line by its grammar (SPEC §2): what llhttp refuses and bastion once stored.
+  // The chunk line by its grammar (`docs/protocol.md`): what llhttp refuses and bastion once stored.
   ["a space after the size", "7 \r\nabcdefg\r\n0\r\n\r\n"],
   ["two spaces after the size", "7  \r\nabcdefg\r\n0\r\n\r\n"],
   ["a tab after the size", "7\t\r\nabcdefg\r\n0\r\n\r\n"],
@@ -198,7 +198,7 @@ const MALFORMED: [string, string][] = [
   ["two values", "7;a=b=c\r\nabcdefg\r\n0\r\n\r\n"],
   ["text after a quoted value", '7;a="b"c\r\nabcdefg\r\n0\r\n\r\n'],
   ["two names without ;", "7;a b\r\nabcdefg\r\n0\r\n\r\n"],
-  // Trailers never frame or route (SPEC §2).
+  // Trailers never frame or route (`docs/protocol.md`).
   ["a Content-Length trailer", "7\r\nabcdefg\r\n0\r\nContent-Length: 99\r\n\r\n"],
   ["a Transfer-Encoding trailer", "0\r\nTransfer-Encoding: chunked\r\n\r\n"],
   ["a Host trailer", "0\r\nHost: evil.example\r\n\r\n"],

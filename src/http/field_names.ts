@@ -3,7 +3,7 @@
  * drop repeated and stray delimiters, so `Content_Length` or
  * `Transfer--Encoding` can become a framing field on their side while this
  * server sees an unknown one. Where the two disagree on framing, a message
- * can be smuggled; such names are refused (SPEC §2).
+ * can be smuggled; such names are refused (`docs/protocol.md`).
  * @module
  */
 

@@ -361,7 +361,7 @@ const ROWS: Row[] = [
     "rejects a Transfer-Encoding that is not a token with 400",
     `POST / HTTP/1.1\r\n${H}Transfer-Encoding: "chunked"\r\n\r\n`,
   ),
-  // --- fields that only look like framing fields (SPEC §2) ---
+  // --- fields that only look like framing fields (`docs/protocol.md`) ---
   ...[
     "Content_Length: 7",
     "Transfer_Encoding: chunked",
@@ -390,7 +390,7 @@ const ROWS: Row[] = [
     head: get("/", `${H}X-Content-Length: 7\r\nContent-Lengths: 1\r\nTransfer-Encodings: x\r\n`),
     ok: { body: { kind: "none" } },
   },
-  // --- no body where none has meaning (SPEC §2) ---
+  // --- no body where none has meaning (`docs/protocol.md`) ---
   ...["GET", "HEAD", "OPTIONS", "DELETE"].flatMap((method): Row[] => [
     bad(
       `rejects ${method} with Content-Length: 5 with 400`,

@@ -9,7 +9,7 @@ import { STATUS_CODE, STATUS_TEXT } from "./status.ts";
 
 const encoder = new TextEncoder();
 
-/** Reason codes of security events (SPEC §8). */
+/** Reason codes of security events (`docs/security.md`). */
 export const SECURITY_REASONS = [
   "parse",
   "traversal",

@@ -1,7 +1,7 @@
 /**
  * Gives a parsed head its meaning: method class, target form, Host, body
  * framing, persistence and Expect. Pure, like the parser: every rejection is an
- * {@linkcode HttpError} with the status SPEC §2 gives it.
+ * {@linkcode HttpError} with the status `docs/protocol.md` gives it.
  * @module
  */
 
@@ -46,7 +46,7 @@ export const REFUSED_METHODS: ReadonlySet<string> = new Set([
 ]);
 
 /**
- * Methods whose body this server gives no meaning (SPEC §2): a front proxy
+ * Methods whose body this server gives no meaning (`docs/protocol.md`): a front proxy
  * may not agree where such a body ends, so one is refused.
  */
 const BODILESS_METHODS: ReadonlySet<string> = new Set(["GET", "HEAD", "OPTIONS", "DELETE"]);

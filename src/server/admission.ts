@@ -1,5 +1,5 @@
 /**
- * Admission control (SPEC §6): connection caps with a bounded FIFO wait queue,
+ * Admission control (`docs/security.md`): connection caps with a bounded FIFO wait queue,
  * the per-client rate limit, and bans after repeated security rejections, all
  * on the {@linkcode ClientTable} that every worker shares.
  * @module
@@ -23,7 +23,7 @@ export interface AdmissionOptions {
   onBan?: (ip: string) => void;
 }
 
-/** Security reasons that count towards a ban (SPEC §6). */
+/** Security reasons that count towards a ban (`docs/security.md`). */
 const STRIKE_REASONS: ReadonlySet<SecurityReason> = new Set([
   "parse",
   "traversal",

@@ -1,5 +1,5 @@
 /**
- * The headers every response carries (SPEC §2, §5): Date, Server, X-Request-Id
+ * The headers every response carries (`docs/protocol.md`, `docs/security.md`): Date, Server, X-Request-Id
  * and the security headers, and the set of names `--header` replaces.
  * @module
  */

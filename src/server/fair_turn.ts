@@ -13,7 +13,7 @@
  * budget), and the next turn waits while more than
  * {@linkcode MAX_STILL_OUT} of the last turn's connections still work on a
  * request, {@linkcode MAX_HOLD_MS} at most. The measurements behind these
- * numbers are in `docs/performance.md` ("Fair turns").
+ * numbers are in `docs/performance.md` ("Fair turns, measured").
  * @module
  */
 

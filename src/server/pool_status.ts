@@ -1,5 +1,5 @@
 /**
- * Pool status lines (SPEC §8): one line each time the open connections cross
+ * Pool status lines (`docs/deployment.md`): one line each time the open connections cross
  * 50 %, 80 % or 100 % of the cap, either way.
  * @module
  */

@@ -1,5 +1,5 @@
 /**
- * Every core (SPEC §7): N Deno Workers, each accepting on the same port with
+ * Every core (`docs/configuration.md`): N Deno Workers, each accepting on the same port with
  * `reusePort`, sharing the client table and the upload quota through
  * SharedArrayBuffers. The main thread starts them, restarts one that dies,
  * and drains them all on shutdown.

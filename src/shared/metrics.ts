@@ -1,5 +1,5 @@
 /**
- * Counters for `/metrics` (SPEC §8), kept in a SharedArrayBuffer so that all
+ * Counters for `/metrics` (`docs/deployment.md`), kept in a SharedArrayBuffer so that all
  * workers add to one set (Atomics.add, no double counting), and rendered in
  * the Prometheus text exposition format 0.0.4.
  * @module

@@ -1,5 +1,5 @@
 /**
- * The upload quota (SPEC §4): total bytes of stored uploads, reserved before a
+ * The upload quota (`docs/protocol.md`): total bytes of stored uploads, reserved before a
  * file is written and given back if writing fails. The counter sits in a
  * SharedArrayBuffer so that every worker thread sees one total.
  * @module
