@@ -10,7 +10,7 @@ import type { Exchange, Handler } from "../http/handler.ts";
 import { HttpError } from "../http/http_error.ts";
 import { STATUS_CODE } from "../http/status.ts";
 import { fieldValues, type Request } from "../http/request.ts";
-import type { HttpResponse } from "../http/response.ts";
+import { type HttpResponse, withHeaders } from "../http/response.ts";
 import { CorsPolicy } from "../guard/cors.ts";
 import type { HostAllowList } from "../guard/host_allow.ts";
 import type { BearerAuth } from "../guard/upload_auth.ts";
@@ -121,11 +121,9 @@ export class App implements Handler {
     const headers = cors.headers(request.fields, request.method);
     try {
       const response = await this.#route(exchange);
-      _addHeaders(response.headers, headers);
-      return response;
+      return { ...response, headers: withHeaders(response.headers, headers) };
     } catch (error) {
-      if (error instanceof HttpError) _addHeaders(error.headers, headers);
-      throw error;
+      throw error instanceof HttpError ? error.withHeaders(headers) : error;
     }
   }
 
@@ -171,16 +169,6 @@ export class App implements Handler {
       headers.push(...this.#cors.preflight(request.fields, allow));
     }
     return { status: 204, headers, body: null };
-  }
-}
-
-/** Adds `extra` to `headers`, merging a second Vary into the first. */
-function _addHeaders(headers: [string, string][], extra: [string, string][]): void {
-  for (const [name, value] of extra) {
-    const vary = name === "Vary" ? headers.findIndex(([existing]) => existing === "Vary") : -1;
-    // A new pair, not the old one changed: a file's header pairs are shared between responses.
-    if (vary >= 0) headers[vary] = ["Vary", `${headers[vary][1]}, ${value}`];
-    else headers.push([name, value]);
   }
 }
 

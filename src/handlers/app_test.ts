@@ -9,7 +9,7 @@ import type { Exchange } from "../http/handler.ts";
 import { parseHead } from "../http/head_parser.ts";
 import { HttpError } from "../http/http_error.ts";
 import { interpretHead } from "../http/request.ts";
-import type { HttpResponse } from "../http/response.ts";
+import type { HeaderPairs, HttpResponse } from "../http/response.ts";
 import { Metrics } from "../shared/metrics.ts";
 import { UploadQuota } from "../shared/upload_quota.ts";
 import { ALLOW, App } from "./app.ts";
@@ -80,7 +80,7 @@ async function refusal(app: App, head: string, client?: string): Promise<HttpErr
   return error;
 }
 
-function header(headers: [string, string][], name: string): string | undefined {
+function header(headers: HeaderPairs, name: string): string | undefined {
   return headers.find(([key]) => key === name)?.[1];
 }
 

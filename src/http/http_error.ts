@@ -4,7 +4,7 @@
  * @module
  */
 
-import type { HttpResponse } from "./response.ts";
+import { type HeaderPairs, type HttpResponse, withHeaders } from "./response.ts";
 import { STATUS_CODE, STATUS_TEXT } from "./status.ts";
 
 const encoder = new TextEncoder();
@@ -32,7 +32,7 @@ export interface HttpErrorOptions {
   /** Log as a security event with this reason. @default undefined */
   reason?: SecurityReason;
   /** Extra response headers such as `Allow`. @default [] */
-  headers?: [string, string][];
+  headers?: readonly (readonly [string, string])[];
 }
 
 /**
@@ -49,7 +49,7 @@ export class HttpError extends Error {
   readonly status: number;
   readonly close: boolean;
   readonly reason: SecurityReason | undefined;
-  readonly headers: [string, string][];
+  readonly headers: readonly (readonly [string, string])[];
 
   constructor(status: number, message?: string, options: HttpErrorOptions = {}) {
     super(message ?? STATUS_TEXT[status] ?? "Error");
@@ -57,6 +57,15 @@ export class HttpError extends Error {
     this.close = options.close ?? false;
     this.reason = options.reason;
     this.headers = options.headers ?? [];
+  }
+
+  /** The same error with `extra` headers added (see {@linkcode withHeaders}). */
+  withHeaders(extra: HeaderPairs): HttpError {
+    return new HttpError(this.status, this.message, {
+      close: this.close,
+      reason: this.reason,
+      headers: withHeaders(this.headers, extra),
+    });
   }
 
   /**

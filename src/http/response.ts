@@ -22,9 +22,36 @@ export interface BodyStream {
 /** What a handler answers. */
 export interface HttpResponse {
   status: number;
-  /** Headers besides framing and the common ones. */
-  headers: [string, string][];
+  /**
+   * Headers besides framing and the common ones. Read-only: a kept file's
+   * pairs are shared by every response for it.
+   */
+  readonly headers: readonly (readonly [string, string])[];
   body: Uint8Array | BodyStream | null;
+}
+
+/** A header pair list, read-only: pairs may be shared between responses. */
+export type HeaderPairs = readonly (readonly [string, string])[];
+
+/**
+ * `headers` with `extra` added, as a new list: a second `Vary` merges into the
+ * first. Neither list, nor any pair in it, is changed.
+ *
+ * @example
+ * ```ts
+ * import { withHeaders } from "./response.ts";
+ * withHeaders([["Vary", "Accept-Encoding"]], [["Vary", "Origin"]]);
+ * // [["Vary", "Accept-Encoding, Origin"]]
+ * ```
+ */
+export function withHeaders(headers: HeaderPairs, extra: HeaderPairs): HeaderPairs {
+  const merged = [...headers];
+  for (const [name, value] of extra) {
+    const vary = name === "Vary" ? merged.findIndex(([existing]) => existing === "Vary") : -1;
+    if (vary >= 0) merged[vary] = ["Vary", `${merged[vary][1]}, ${value}`];
+    else merged.push([name, value]);
+  }
+  return merged;
 }
 
 /**
@@ -94,20 +121,19 @@ export async function writeResponse(
     const length = body === null ? 0 : body instanceof Uint8Array ? body.length : body.length;
     const chunked = !bodiless && length === null && !options.head && options.version === "HTTP/1.1";
     const close = options.close || (!bodiless && length === null && !chunked && !options.head);
-    const framing: [string, string][] = !bodiless && length !== null
+    const framing: HeaderPairs = !bodiless && length !== null
       ? [["Content-Length", String(length)]]
       : chunked
       ? CHUNKED_FRAMING
       : NO_FRAMING;
+    const head: HeadParts = { status, headers: response.headers, framing, close };
     if (bodiless || options.head || body === null) {
-      await sink.write(
-        _headWithRoom(status, response.headers, framing, options, close, null, null).bytes,
-      );
+      await sink.write(_headWithRoom(head, options, null).bytes);
       return 0;
     }
     if (body instanceof Uint8Array) {
       // Written here, not in a helper: one suspended call less per small response.
-      const small = _headWithRoom(status, response.headers, framing, options, close, body, SPARE);
+      const small = _headWithRoom(head, options, body);
       try {
         await sink.write(small.bytes);
         if (small.body !== null) await sink.write(small.body);
@@ -117,9 +143,7 @@ export async function writeResponse(
       if (options.progress) options.progress.body = body.length;
       return body.length;
     }
-    await sink.write(
-      _headWithRoom(status, response.headers, framing, options, close, null, null).bytes,
-    );
+    await sink.write(_headWithRoom(head, options, null).bytes);
     return await _writeStream(sink, body, chunked, options.progress ?? { body: 0 });
   } finally {
     if (body !== null && !(body instanceof Uint8Array)) body.close();
@@ -127,8 +151,19 @@ export async function writeResponse(
 }
 
 /** Framing headers that are the same on every response that has them (never changed). */
-const CHUNKED_FRAMING: [string, string][] = [["Transfer-Encoding", "chunked"]];
-const NO_FRAMING: [string, string][] = [];
+const CHUNKED_FRAMING: HeaderPairs = [["Transfer-Encoding", "chunked"]];
+const NO_FRAMING: HeaderPairs = [];
+
+/** What a response head is made of, besides what {@linkcode WriteOptions} adds to every one. */
+export interface HeadParts {
+  status: number;
+  /** The handler's headers. */
+  headers: readonly (readonly [string, string])[];
+  /** Content-Length or Transfer-Encoding, when the head has them. */
+  framing: readonly (readonly [string, string])[];
+  /** Whether it says `Connection: close`. */
+  close: boolean;
+}
 
 /**
  * The status line and header section of a response, as bytes.
@@ -136,16 +171,17 @@ const NO_FRAMING: [string, string][] = [];
  * @example
  * ```ts
  * import { serializeHead } from "./response.ts";
- * serializeHead(204, [], [], { close: false, version: "HTTP/1.1", common: [], overrides: new Set() });
+ * serializeHead(
+ *   { status: 204, headers: [], framing: [] },
+ *   { close: false, version: "HTTP/1.1", common: [], overrides: new Set() },
+ * );
  * ```
  */
 export function serializeHead(
-  status: number,
-  headers: [string, string][],
-  framing: [string, string][],
+  head: Omit<HeadParts, "close">,
   options: Omit<WriteOptions, "head">,
 ): Uint8Array {
-  return _headWithRoom(status, headers, framing, options, options.close, null, null).bytes;
+  return _headWithRoom({ ...head, close: options.close }, options, null).bytes;
 }
 
 /** A head, and a small body after it in the same buffer unless it is too large. */
@@ -160,18 +196,16 @@ interface HeadBytes {
  * it when both fit in {@linkcode SINGLE_WRITE_LIMIT}: no string is built, no list of lines,
  * no second copy. Header lines go in this order: the fixed ones, the common
  * ones, the handler's, framing, Connection. A non-ASCII character (which no
- * header we write has) falls back to UTF-8 through the encoder. With `pool`,
- * the buffer comes from it, to be given back once written.
+ * header we write has) falls back to UTF-8 through the encoder. With a `body`,
+ * the buffer comes from the spare ones, to be given back once written.
  */
 function _headWithRoom(
-  status: number,
-  headers: [string, string][],
-  framing: [string, string][],
+  head: HeadParts,
   options: Omit<WriteOptions, "head">,
-  close: boolean,
   body: Uint8Array | null,
-  pool: BufferPool | null,
 ): HeadBytes {
+  const { status, headers, framing, close } = head;
+  const pool = body === null ? null : SPARE;
   const statusLine = `HTTP/1.1 ${status} ${STATUS_TEXT[status] ?? "Unknown"}`;
   const { overrides, common } = options;
   const own = overrides.size === 0

@@ -1,5 +1,11 @@
 import { assertEquals } from "../../tests/_assert.ts";
-import { type ByteSink, serializeHead, type WriteOptions, writeResponse } from "./response.ts";
+import {
+  type ByteSink,
+  type HeadParts,
+  serializeHead,
+  type WriteOptions,
+  writeResponse,
+} from "./response.ts";
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
@@ -22,10 +28,13 @@ function _sink(): ByteSink & { writes: Uint8Array[] } {
 }
 
 Deno.test("serializeHead: status line, common, handler and framing headers, then CRLF", () => {
-  const head = serializeHead(200, [["Content-Type", "text/plain"]], [["Content-Length", "2"]], {
-    ..._options(),
-    close: true,
-  });
+  const head = serializeHead(
+    _parts(200, [["Content-Type", "text/plain"]], [["Content-Length", "2"]]),
+    {
+      ..._options(),
+      close: true,
+    },
+  );
   assertEquals(
     decoder.decode(head),
     "HTTP/1.1 200 OK\r\nDate: Sun, 29 Nov 2026 11:00:00 GMT\r\nServer: bastion\r\n" +
@@ -38,19 +47,21 @@ Deno.test("serializeHead: a --header name replaces the handler's header of that 
     common: [["Cache-Control", "max-age=60"]],
     overrides: new Set(["cache-control"]),
   });
-  const head = decoder.decode(serializeHead(200, [["cache-control", "no-cache"]], [], options));
+  const head = decoder.decode(
+    serializeHead(_parts(200, [["cache-control", "no-cache"]], []), options),
+  );
   assertEquals(head, "HTTP/1.1 200 OK\r\nCache-Control: max-age=60\r\n\r\n");
 });
 
 Deno.test("serializeHead: HTTP/1.0 keep-alive is announced", () => {
   const head = decoder.decode(
-    serializeHead(204, [], [], _options({ common: [], version: "HTTP/1.0" })),
+    serializeHead(_parts(204, [], []), _options({ common: [], version: "HTTP/1.0" })),
   );
   assertEquals(head, "HTTP/1.1 204 No Content\r\nConnection: keep-alive\r\n\r\n");
 });
 
 Deno.test("serializeHead: a non-ASCII value is sent as UTF-8, not cut to Latin-1", () => {
-  const head = serializeHead(200, [["X-Name", "café"]], [], _options({ common: [] }));
+  const head = serializeHead(_parts(200, [["X-Name", "café"]], []), _options({ common: [] }));
   assertEquals(decoder.decode(head), "HTTP/1.1 200 OK\r\nX-Name: café\r\n\r\n");
 });
 
@@ -87,7 +98,7 @@ Deno.test("serializeHead: the fixed lines follow the status line, in the UTF-8 f
   const fixed = encoder.encode("Server: bastion\r\nX-Frame-Options: DENY\r\n");
   for (const [value, expected] of [["a", "a"], ["café", "café"]]) {
     const common: [string, string][] = [["Date", "Sun, 29 Nov 2026 11:00:00 GMT"]];
-    const head = serializeHead(200, [["X-Name", value]], [], _options({ common, fixed }));
+    const head = serializeHead(_parts(200, [["X-Name", value]], []), _options({ common, fixed }));
     assertEquals(
       decoder.decode(head),
       "HTTP/1.1 200 OK\r\nServer: bastion\r\nX-Frame-Options: DENY\r\n" +
@@ -95,3 +106,12 @@ Deno.test("serializeHead: the fixed lines follow the status line, in the UTF-8 f
     );
   }
 });
+
+/** The parts of a head: `status`, the handler's `headers`, `framing`. */
+function _parts(
+  status: number,
+  headers: [string, string][],
+  framing: [string, string][],
+): Omit<HeadParts, "close"> {
+  return { status, headers, framing };
+}

@@ -98,7 +98,10 @@ export class Responder {
 
   /** Writes a `100 Continue` for a request with this head. */
   async sendContinue(head: Pick<RequestHead, "version" | "method">, requestId: string) {
-    await this.write(serializeHead(100, [], [], headOptions(this.#ctx, requestId, false, head)));
+    const options = headOptions(this.#ctx, requestId, false, head);
+    await this.write(
+      serializeHead({ status: 100, headers: [], framing: [] }, options),
+    );
   }
 
   /** Writes all of `bytes`, each write under `--send-timeout`. */

@@ -8,6 +8,9 @@
 import type { ByteSource } from "../http/body_reader.ts";
 import type { BufferPool } from "../http/buffer_pool.ts";
 
+/** The buffer of a reader without a pool. */
+const INITIAL_SIZE = 4096;
+
 /** Anything that reads like a `Deno.Conn`. */
 export interface Readable {
   read(buffer: Uint8Array): Promise<number | null>;
@@ -15,8 +18,6 @@ export interface Readable {
 
 /** Options of {@linkcode SocketReader}. */
 export interface SocketReaderOptions {
-  /** Starting buffer size. @default 4096 */
-  initialSize?: number;
   /**
    * Where the starting buffer comes from (then of the pool's size), and goes
    * back to on {@linkcode SocketReader.release}. @default undefined
@@ -24,8 +25,6 @@ export interface SocketReaderOptions {
   pool?: BufferPool;
   /** The buffer never grows beyond this. @default 65536 */
   maxSize?: number;
-  /** Called after every read that brought bytes. @default undefined */
-  onData?: () => void;
 }
 
 /**
@@ -46,15 +45,13 @@ export class SocketReader implements ByteSource {
   /** {@linkcode buffered}'s view, made once per change (a view costs an allocation). */
   #view: Uint8Array | null = null;
   #maxSize: number;
-  #onData: (() => void) | undefined;
   #pool: BufferPool | undefined;
 
   constructor(conn: Readable, options: SocketReaderOptions = {}) {
     this.#conn = conn;
     this.#pool = options.pool;
-    this.#buffer = this.#pool?.take() ?? new Uint8Array(options.initialSize ?? 4096);
+    this.#buffer = this.#pool?.take() ?? new Uint8Array(INITIAL_SIZE);
     this.#maxSize = Math.max(options.maxSize ?? 65536, this.#buffer.length);
-    this.#onData = options.onData;
   }
 
   /** Number of buffered, unconsumed bytes. */
@@ -88,7 +85,6 @@ export class SocketReader implements ByteSource {
     if (read === null) return false;
     this.#view = null;
     this.#end += read;
-    this.#onData?.();
     return true;
   };
 
