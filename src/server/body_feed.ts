@@ -19,7 +19,8 @@ export const MIN_BODY_RATE = 500;
 export const SHED_BODY_AFTER_MS = 2000;
 
 /**
- * The {@linkcode ByteSource} a request's body reader takes its bytes from.
+ * The {@linkcode ByteSource} a request's body reader takes its bytes from:
+ * one per request, made once its head is read.
  *
  * @example
  * ```ts
@@ -31,7 +32,6 @@ export const SHED_BODY_AFTER_MS = 2000;
  * });
  * const reader = new SocketReader({ read: () => Promise.resolve(null) });
  * const feed = new BodyFeed(reader, clock, 10_000);
- * feed.begin();
  * await feed.fill(); // false: the client closed
  * ```
  */
@@ -39,20 +39,15 @@ export class BodyFeed implements ByteSource {
   #reader: ByteSource;
   #clock: PhaseClock;
   #bodyTimeoutMs: number;
-  /** When the current request's head was read, and its body bytes taken since. */
-  #started = 0;
+  /** When the request's head was read, and its body bytes taken since. */
+  #started = Date.now();
   #bytes = 0;
 
+  /** The body of a request whose head was read just now. */
   constructor(reader: ByteSource, clock: PhaseClock, bodyTimeoutMs: number) {
     this.#reader = reader;
     this.#clock = clock;
     this.#bodyTimeoutMs = bodyTimeoutMs;
-  }
-
-  /** A request's head was read: its body, if any, starts now. */
-  begin(): void {
-    this.#started = Date.now();
-    this.#bytes = 0;
   }
 
   /**

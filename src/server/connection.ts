@@ -50,10 +50,11 @@ export class Connection implements Expiring {
   #reader: SocketReader;
   #heads: HeadReader;
   #clock: PhaseClock;
-  #feed: BodyFeed;
+  /** The body of the request being answered; `null` between requests. */
+  #feed: BodyFeed | null = null;
   #responder: Responder;
-  /** What each exchange works with: made once, the same for every request. */
-  #io: ExchangeIo;
+  /** The address the client connected to, as a Host names it; `null` when unknown. */
+  #local: string | null;
   #served = 0;
   /** Its place in the fair turns. */
   #ticket = FairTurns.ticket();
@@ -73,16 +74,9 @@ export class Connection implements Expiring {
     });
     this.#clock = new PhaseClock(config);
     this.#heads = new HeadReader(this.#reader, this.#clock, { limits: config, parser: ctx.parser });
-    this.#feed = new BodyFeed(this.#reader, this.#clock, config.bodyTimeoutMs);
     const tag = `w${ctx.workerId}#c${id}`;
     this.#responder = new Responder({ conn, clock: this.#clock, ctx, tag, peer: this.#peer });
-    this.#io = {
-      handler: ctx.app,
-      bodyLimits: ctx.bodyLimits,
-      body: this.#feed,
-      responder: this.#responder,
-      local: local ? hostOfAddress(local) : null,
-    };
+    this.#local = local ? hostOfAddress(local) : null;
   }
 
   /** When the current wait ends; the deadline sweeper clears it as it expires the connection. */
@@ -102,7 +96,7 @@ export class Connection implements Expiring {
 
   /** Whether it may be closed to make room under pressure: idle, or its body trickles in. */
   get sheddable(): boolean {
-    return this.idle || (this.#clock.phase === "body" && this.#feed.trickling);
+    return this.idle || (this.#clock.phase === "body" && this.#feed?.trickling === true);
   }
 
   /** The socket peer's address. */
@@ -200,6 +194,7 @@ export class Connection implements Expiring {
       ++this.#served < this.#ctx.config.maxRequestsPerConnection;
     await this.#responder.send(outcome, !keepAlive);
     this.#current = null;
+    this.#feed = null;
     return keepAlive;
   }
 
@@ -224,7 +219,6 @@ export class Connection implements Expiring {
       this.#ctx.admission.takeToken(this.#peer);
       throw error;
     } finally {
-      this.#feed.begin();
       this.#clock.arm("busy");
     }
     const client = this.#ctx.proxies.clientAddress(this.#peer, head.fields);
@@ -236,7 +230,16 @@ export class Connection implements Expiring {
     const retryAfter = this.#ctx.admission.takeToken(client);
     const requestId = this.#ctx.common.requestId(fieldValue(head.fields, "x-request-id"));
     this.#current = head;
-    return exchange(this.#io, { head, requestId, started, client }, retryAfter);
+    const ctx = this.#ctx;
+    this.#feed = new BodyFeed(this.#reader, this.#clock, ctx.config.bodyTimeoutMs);
+    const io: ExchangeIo = {
+      handler: ctx.app,
+      bodyLimits: ctx.bodyLimits,
+      body: this.#feed,
+      responder: this.#responder,
+      local: this.#local,
+    };
+    return exchange(io, { head, requestId, started, client }, retryAfter);
   }
 
   #finish(error?: unknown): void {

@@ -93,7 +93,7 @@ export class Responder {
 
   /** Writes `outcome`'s response (with `Connection: close` when `close`), then records it. */
   send(outcome: Outcome, close: boolean): Promise<void> {
-    return sendOutcome(this.#ctx, this.tag, this.write, outcome, close);
+    return sendOutcome(this.#ctx, this.tag, (bytes) => this.write(bytes), outcome, close);
   }
 
   /** Writes a `100 Continue` for a request with this head. */
@@ -105,7 +105,7 @@ export class Responder {
   }
 
   /** Writes all of `bytes`, each write under `--send-timeout`. */
-  write = async (bytes: Uint8Array): Promise<void> => {
+  async write(bytes: Uint8Array): Promise<void> {
     const previous = this.#clock.phase;
     let offset = 0;
     while (offset < bytes.length) {
@@ -113,5 +113,5 @@ export class Responder {
       offset += await this.#conn.write(offset === 0 ? bytes : bytes.subarray(offset));
     }
     this.#clock.written(previous);
-  };
+  }
 }
