@@ -53,7 +53,12 @@ async function main(args: string[]): Promise<void> {
     await log.flush();
     Deno.exit(0);
   });
-  const banner = bannerFields(config, server.addr, main);
+  _announce(log, config, bannerFields(config, server.addr, main));
+  await log.flush();
+}
+
+/** The start-up banner (one line, or a JSON object), and a warning for an open bind. */
+function _announce(log: Logger, config: Config, banner: ReturnType<typeof bannerFields>): void {
   if (config.logFormat === "json") log.always("bastion started", banner);
   else {
     log.always(
@@ -69,7 +74,6 @@ async function main(args: string[]): Promise<void> {
         "or the address the client connected to; add --allowed-host NAME for a domain",
     );
   }
-  await log.flush();
 }
 
 /** Starts listening; bind failures (also those a worker reports by name) become one line. */

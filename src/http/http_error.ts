@@ -4,7 +4,8 @@
  * @module
  */
 
-import { type HeaderPairs, type HttpResponse, withHeaders } from "./response.ts";
+import { type HeaderPairs, withHeaders } from "./headers.ts";
+import type { HttpResponse } from "./response.ts";
 import { STATUS_CODE, STATUS_TEXT } from "./status.ts";
 
 const encoder = new TextEncoder();

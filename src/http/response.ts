@@ -7,6 +7,7 @@
 
 import * as BYTES from "./bytes.ts";
 import { BufferPool } from "./buffer_pool.ts";
+import type { HeaderPairs } from "./headers.ts";
 import { STATUS_TEXT } from "./status.ts";
 
 // Aliased as this module's own constants: V8 folds those in hot loops, and not
@@ -32,30 +33,6 @@ export interface HttpResponse {
    */
   readonly headers: readonly (readonly [string, string])[];
   body: Uint8Array | BodyStream | null;
-}
-
-/** A header pair list, read-only: pairs may be shared between responses. */
-export type HeaderPairs = readonly (readonly [string, string])[];
-
-/**
- * `headers` with `extra` added, as a new list: a second `Vary` merges into the
- * first. Neither list, nor any pair in it, is changed.
- *
- * @example
- * ```ts
- * import { withHeaders } from "./response.ts";
- * withHeaders([["Vary", "Accept-Encoding"]], [["Vary", "Origin"]]);
- * // [["Vary", "Accept-Encoding, Origin"]]
- * ```
- */
-export function withHeaders(headers: HeaderPairs, extra: HeaderPairs): HeaderPairs {
-  const merged = [...headers];
-  for (const [name, value] of extra) {
-    const vary = name === "Vary" ? merged.findIndex(([existing]) => existing === "Vary") : -1;
-    if (vary >= 0) merged[vary] = ["Vary", `${merged[vary][1]}, ${value}`];
-    else merged.push([name, value]);
-  }
-  return merged;
 }
 
 /**
