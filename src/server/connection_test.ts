@@ -1,23 +1,11 @@
 // A Connection over a scripted socket with a real context and a tiny handler:
 // no listener, no server process. Each test waits for the connection's `done`.
+import { testContext } from "./testdata/test_context.ts";
 import { assertEquals, assertMatch, assertNotMatch, assertTrue } from "../../tests/_assert.ts";
-import { parseCommand } from "../config.ts";
-import { ProxyWarning } from "../guard/proxy_warning.ts";
-import { TrustedProxies } from "../guard/trust_proxy.ts";
 import type { Exchange, Handler } from "../http/handler.ts";
-import { HeadParser } from "../http/head_parser.ts";
 import type { HttpResponse } from "../http/response.ts";
-import { TextCache } from "../http/text_cache.ts";
-import { Logger } from "../log.ts";
-import { ClientTable } from "../shared/client_table.ts";
-import { Metrics } from "../shared/metrics.ts";
-import { Admission } from "./admission.ts";
 import { SHED_BODY_AFTER_MS } from "./body_feed.ts";
-import { CommonHeaders } from "./common_headers.ts";
 import { Connection } from "./connection.ts";
-import type { ServerContext } from "./context.ts";
-import { DeadlineSweeper } from "./deadlines.ts";
-import { FairTurns } from "./fair_turn.ts";
 import type { SocketConn } from "./tls_listener.ts";
 
 const encoder = new TextEncoder();
@@ -114,46 +102,14 @@ function handler(respond?: (exchange: Exchange) => Promise<HttpResponse>): Handl
 
 /** A connection over a new socket with a context as `assemble.ts` makes one. */
 function open(app: Handler = handler()) {
-  const command = parseCommand(["--root", "/nonexistent", "--rate-limit", "off"]);
-  if (command.kind !== "run") throw new Error("Unexpected command");
-  const { config } = command;
-  const out: string[] = [];
-  const log = new Logger({
-    out: { write: (bytes) => (out.push(decoder.decode(bytes)), Promise.resolve(bytes.length)) },
-  });
-  const proxies = new TrustedProxies([]);
-  const ctx: ServerContext = {
-    config,
-    app,
-    log,
-    parser: new HeadParser(new TextCache()),
-    sweeper: new DeadlineSweeper(60_000),
-    turns: new FairTurns(),
-    common: new CommonHeaders({}),
-    bodyLimits: { maxBody: 1024, maxTrailer: 1024, maxTrailerFields: 10 },
-    workerId: 1,
-    admission: new Admission({
-      table: ClientTable.create(16),
-      maxConnections: 10,
-      maxConnectionsPerIp: 10,
-      queue: 0,
-      queueTimeoutMs: 1000,
-      rateLimit: null,
-      ban: null,
-    }),
-    proxies,
-    proxyWarning: new ProxyWarning({ proxies, warn: () => {} }),
-    metrics: Metrics.create(),
-    draining: () => false,
-  };
+  const { ctx, logged } = testContext({ app, flags: ["--rate-limit", "off"] });
   const socket = new Socket();
   const connection = new Connection(socket, 7, ctx);
   const done = new Promise<void>((resolve) => connection.run(() => resolve()));
   /** Waits for the connection to finish; its log lines. */
   const finished = async () => {
     await done;
-    await log.flush();
-    return out.join("");
+    return await logged();
   };
   return { socket, connection, finished };
 }

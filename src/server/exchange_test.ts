@@ -1,24 +1,14 @@
 // exchange() in-process: a ByteSource over fixed bytes, a Responder over a
 // fake conn, a PhaseClock and a tiny Handler; no socket, no server.
+import { testContext } from "./testdata/test_context.ts";
 import { assertEquals, assertMatch, assertRejects, assertTrue } from "../../tests/_assert.ts";
-import { parseCommand } from "../config.ts";
-import { ProxyWarning } from "../guard/proxy_warning.ts";
-import { TrustedProxies } from "../guard/trust_proxy.ts";
 import type { ByteSource } from "../http/body_reader.ts";
 import type { Exchange, Handler } from "../http/handler.ts";
-import { HeadParser, parseHead } from "../http/head_parser.ts";
+import { parseHead } from "../http/head_parser.ts";
 import { HttpError } from "../http/http_error.ts";
 import type { HttpResponse } from "../http/response.ts";
-import { TextCache } from "../http/text_cache.ts";
-import { Logger } from "../log.ts";
-import { ClientTable } from "../shared/client_table.ts";
-import { Metrics } from "../shared/metrics.ts";
-import { Admission } from "./admission.ts";
-import { CommonHeaders } from "./common_headers.ts";
 import type { ServerContext } from "./context.ts";
-import { DeadlineSweeper } from "./deadlines.ts";
 import { exchange, type ExchangeIo } from "./exchange.ts";
-import { FairTurns } from "./fair_turn.ts";
 import type { Outcome } from "./outcome.ts";
 import { PhaseClock } from "./phase_clock.ts";
 import { Responder } from "./responder.ts";
@@ -52,38 +42,8 @@ function source(text: string, onFill = () => Promise.resolve(false)) {
 }
 
 /** A context as `assemble.ts` makes one, for `app`, logging into `out`. */
-function context(app: Handler, out: string[]): ServerContext {
-  const command = parseCommand(["--root", "/nonexistent"]);
-  if (command.kind !== "run") throw new Error("Unexpected command");
-  const { config } = command;
-  const log = new Logger({
-    out: { write: (bytes) => (out.push(decoder.decode(bytes)), Promise.resolve(bytes.length)) },
-  });
-  const proxies = new TrustedProxies([]);
-  return {
-    config,
-    app,
-    log,
-    parser: new HeadParser(new TextCache()),
-    sweeper: new DeadlineSweeper(1000),
-    turns: new FairTurns(),
-    common: new CommonHeaders({}),
-    bodyLimits: { maxBody: 64, maxTrailer: 1024, maxTrailerFields: 10 },
-    workerId: 1,
-    admission: new Admission({
-      table: ClientTable.create(16),
-      maxConnections: 10,
-      maxConnectionsPerIp: 10,
-      queue: 0,
-      queueTimeoutMs: 1000,
-      rateLimit: null,
-      ban: null,
-    }),
-    proxies,
-    proxyWarning: new ProxyWarning({ proxies, warn: () => {} }),
-    metrics: Metrics.create(),
-    draining: () => false,
-  };
+function context(app: Handler): { ctx: ServerContext; logged: () => Promise<string> } {
+  return testContext({ app, maxBody: 64 });
 }
 
 /** Runs one exchange of `head` + `rest` through `app`; what was written and what is left. */
@@ -97,8 +57,7 @@ async function run(
   } = {},
 ) {
   const app = options.app ?? handler();
-  const logged: string[] = [];
-  const ctx = context(app, logged);
+  const { ctx, logged } = context(app);
   const clock = new PhaseClock(ctx.config);
   let written = "";
   const conn = {
@@ -122,8 +81,7 @@ async function run(
     client: "127.0.0.1",
   };
   const settle = async () => {
-    await ctx.log.flush();
-    return { written: () => written, rest: body.rest, logged: logged.join(""), clock };
+    return { written: () => written, rest: body.rest, logged: await logged(), clock };
   };
   try {
     const outcome = await exchange(io, origin, options.retryAfter ?? 0);

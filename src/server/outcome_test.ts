@@ -1,5 +1,6 @@
 // recordOutcome(), sendOutcome() and headOptions() in-process: a real context's
 // logger writes into a string, the "connection" is a function that collects bytes.
+import { testContext } from "./testdata/test_context.ts";
 import {
   assertEquals,
   assertMatch,
@@ -7,21 +8,10 @@ import {
   assertRejects,
   assertTrue,
 } from "../../tests/_assert.ts";
-import { parseCommand } from "../config.ts";
-import { ProxyWarning } from "../guard/proxy_warning.ts";
-import { TrustedProxies } from "../guard/trust_proxy.ts";
-import { HeadParser, type RequestHead } from "../http/head_parser.ts";
+import { type RequestHead } from "../http/head_parser.ts";
 import { HttpError } from "../http/http_error.ts";
 import type { BodyStream, HttpResponse } from "../http/response.ts";
-import { TextCache } from "../http/text_cache.ts";
-import { Logger } from "../log.ts";
-import { ClientTable } from "../shared/client_table.ts";
-import { Metrics } from "../shared/metrics.ts";
-import { Admission } from "./admission.ts";
-import { CommonHeaders } from "./common_headers.ts";
 import type { ServerContext } from "./context.ts";
-import { DeadlineSweeper } from "./deadlines.ts";
-import { FairTurns } from "./fair_turn.ts";
 import { headOptions, type Outcome, recordOutcome, sendOutcome } from "./outcome.ts";
 
 const encoder = new TextEncoder();
@@ -29,42 +19,7 @@ const decoder = new TextDecoder();
 
 /** A context as `assemble.ts` makes one; `logged()` flushes its log and returns the lines. */
 function context(): { ctx: ServerContext; logged: () => Promise<string> } {
-  const command = parseCommand(["--root", "/nonexistent"]);
-  if (command.kind !== "run") throw new Error("Unexpected command");
-  const { config } = command;
-  const out: string[] = [];
-  const log = new Logger({
-    out: { write: (bytes) => (out.push(decoder.decode(bytes)), Promise.resolve(bytes.length)) },
-  });
-  const proxies = new TrustedProxies([]);
-  const ctx: ServerContext = {
-    config,
-    app: {
-      handle: () => Promise.reject(new Error("unused")),
-      errorResponse: (e) => e.toResponse(),
-    },
-    log,
-    parser: new HeadParser(new TextCache()),
-    sweeper: new DeadlineSweeper(1000),
-    turns: new FairTurns(),
-    common: new CommonHeaders({}),
-    bodyLimits: { maxBody: 1024, maxTrailer: 1024, maxTrailerFields: 10 },
-    workerId: 1,
-    admission: new Admission({
-      table: ClientTable.create(16),
-      maxConnections: 10,
-      maxConnectionsPerIp: 10,
-      queue: 0,
-      queueTimeoutMs: 1000,
-      rateLimit: null,
-      ban: null,
-    }),
-    proxies,
-    proxyWarning: new ProxyWarning({ proxies, warn: () => {} }),
-    metrics: Metrics.create(),
-    draining: () => false,
-  };
-  return { ctx, logged: async () => (await log.flush(), out.join("")) };
+  return testContext();
 }
 
 function head(method = "GET", target = "/a.txt", version: RequestHead["version"] = "HTTP/1.1") {
