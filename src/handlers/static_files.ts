@@ -11,12 +11,13 @@ import type { HttpResponse } from "../http/response.ts";
 import { insideRoot, isHidden, type SafePath } from "../guard/path_safety.ts";
 import { type ContentTypes, type ServedType, UPLOAD_TYPE } from "./content_types.ts";
 import { directoryListing, listDirectory } from "./dir_listing.ts";
-import { type Coding, CompressionBudget } from "./encoding.ts";
-import { FileCache, HeaderMemo, type ResolvedFile, type Sibling } from "./file_cache.ts";
+import { CompressionBudget } from "./encoding.ts";
+import { FileCache, HeaderMemo, type ResolvedFile } from "./file_cache.ts";
 import { fileError } from "./file_errors.ts";
 import { fileResponse } from "./file_response.ts";
 import { fileETag } from "./conditional.ts";
 import { FileChangedError, fileId, readInside } from "./open_inside.ts";
+import { precompressedSiblings } from "./siblings.ts";
 import { isUploadName } from "./upload_name.ts";
 import { gzipSync } from "node:zlib";
 
@@ -209,7 +210,9 @@ export class StaticFiles {
       ...file,
       lastModified: new Date(file.mtimeMs).toUTCString(),
       etag: fileETag(file.size, file.mtimeMs),
-      siblings: file.served.compressible ? await _siblings(file.path, file.mtimeMs) : new Map(),
+      siblings: file.served.compressible
+        ? await precompressedSiblings(file.path, file.mtimeMs)
+        : new Map(),
       content,
       gzipped: content === null || content.length > MAX_GZIP_IN_MEMORY
         ? null
@@ -279,21 +282,6 @@ async function _stat(path: string): Promise<Deno.FileInfo> {
   } catch (error) {
     throw fileError(error);
   }
-}
-
-/** Precompressed siblings: regular files (not links) not older than the original. */
-async function _siblings(
-  path: string,
-  mtimeMs: number,
-): Promise<Map<Coding, Sibling>> {
-  const siblings = new Map<Coding, Sibling>();
-  for (const [coding, suffix] of [["br", ".br"], ["gzip", ".gz"]] as const) {
-    const info = await Deno.lstat(path + suffix).catch(() => null);
-    if (info?.isFile && (info.mtime?.getTime() ?? 0) >= mtimeMs) {
-      siblings.set(coding, { path: path + suffix, size: info.size, id: fileId(info) });
-    }
-  }
-  return siblings;
 }
 
 function _memo<T>(make: () => T): () => T {

@@ -90,8 +90,7 @@ export class Connection implements Expiring {
 
   /** Whether the connection waits between requests (safe to close at shutdown). */
   get idle(): boolean {
-    const { phase } = this.#clock;
-    return phase === "fresh" || phase === "idle" || phase === "head";
+    return this.#clock.waiting;
   }
 
   /** Whether it may be closed to make room under pressure: idle, or its body trickles in. */
@@ -276,7 +275,7 @@ export class Connection implements Expiring {
   async refuse(error: HttpError): Promise<void> {
     this.#ctx.sweeper.add(this);
     try {
-      await this.#responder.send(this.#responder.failure(error, this.#responder.origin()), true);
+      await this.#responder.answerError(error);
     } catch {
       /* the client went away */
     } finally {
@@ -302,9 +301,7 @@ export class Connection implements Expiring {
     const head = phase === "body" ? this.#current : null;
     // Only a partial head counts towards a ban; a stalled body does not.
     if (phase === "head") this.#strike(this.#peer, "timeout");
-    this.#responder.send(this.#responder.failure(error, this.#responder.origin(head)), true)
-      .catch(() => {})
-      .finally(() => this.close());
+    this.#responder.answerError(error, head).catch(() => {}).finally(() => this.close());
   }
 
   /**

@@ -41,6 +41,12 @@ export class PhaseClock {
     this.#timeouts = timeouts;
   }
 
+  /** Waiting for a request: none begun yet, between two, or part of a head. */
+  get waiting(): boolean {
+    const phase = this.phase;
+    return phase === "fresh" || phase === "idle" || phase === "head";
+  }
+
   /** Closed, or timed out: what was waited for will not come. */
   get over(): boolean {
     return this.phase === "closed" || this.timedOut;

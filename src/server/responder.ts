@@ -91,6 +91,11 @@ export class Responder {
     };
   }
 
+  /** Answers `error` to the request with `head` (or none), asking for a close. */
+  answerError(error: unknown, head: RequestHead | null = null): Promise<void> {
+    return this.send(this.failure(error, this.origin(head)), true);
+  }
+
   /** Writes `outcome`'s response (with `Connection: close` when `close`), then records it. */
   send(outcome: Outcome, close: boolean): Promise<void> {
     return sendOutcome(this.#ctx, this.tag, (bytes) => this.write(bytes), outcome, close);
