@@ -21,22 +21,11 @@ import type { ServerContext } from "./server/context.ts";
 import { DeadlineSweeper, sweepInterval } from "./server/deadlines.ts";
 import { FairTurns } from "./server/fair_turn.ts";
 import { bindListener } from "./server/listener.ts";
-import { type RunningServer, startServer } from "./server/server.ts";
+import { type RunningServer, type ServeOptions, startServer } from "./server/server.ts";
 import type { SharedState } from "./shared/shared_state.ts";
-import type { Prepared } from "./types.ts";
 
 /** Options of {@linkcode startBastion}. */
-export interface BastionOptions {
-  config: Config;
-  log: Logger;
-  /** What start-up found. */
-  prepared: Prepared;
-  /** State shared with the other workers. */
-  shared: SharedState;
-  /** When the process started (ms since the epoch), for /healthz. @default Date.now() */
-  startedAt?: number;
-  /** @default 1 */
-  workerId?: number;
+export interface BastionOptions extends ServeOptions {
   /** The fair turns of its connections (given to watch their counts). @default new FairTurns() */
   turns?: FairTurns;
 }

@@ -180,7 +180,8 @@ Deno.test("a connection closed while it waits for a turn answers nothing more, n
     await _until(() => shutdown !== null, "the GET was answered");
     await shutdown;
     assertTrue(pipelined.closed, "closed by the end of the drain");
-    // Every turn comes, the last one resuming that connection with the upload buffered.
+    // The drain's end resumes whoever still waits for a turn, that connection too,
+    // with the upload buffered: closed, it must answer nothing.
     await _until(() => turns.counts().reading === 0 && turns.counts().working === 0, "turns done");
     await new Promise((resolve) => setTimeout(resolve, 100));
   } finally {

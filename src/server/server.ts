@@ -5,7 +5,10 @@
  * @module
  */
 
+import type { Config } from "../config.ts";
 import { HttpError } from "../http/http_error.ts";
+import type { Logger } from "../log.ts";
+import type { Prepared } from "../types.ts";
 import { STATUS_CODE } from "../http/status.ts";
 import type { Refusal } from "../shared/client_table.ts";
 import type { SharedState } from "../shared/shared_state.ts";
@@ -32,6 +35,23 @@ export interface RunningServer {
    * the global cap for as long as the process runs.
    */
   forgetConnections(): void;
+}
+
+/**
+ * What a server is started from, in the main thread or in a worker (see
+ * `src/assemble.ts`, which builds it, and `runWorker`).
+ */
+export interface ServeOptions {
+  config: Config;
+  log: Logger;
+  /** What start-up found. */
+  prepared: Prepared;
+  /** State shared with the other workers. */
+  shared: SharedState;
+  /** When the process started (ms since the epoch), for /healthz. @default Date.now() */
+  startedAt?: number;
+  /** @default 1 */
+  workerId?: number;
 }
 
 /** Options of {@linkcode startServer}. */

@@ -15,7 +15,7 @@ import {
   type SharedState,
 } from "../shared/shared_state.ts";
 import type { Prepared } from "../types.ts";
-import type { RunningServer } from "./server.ts";
+import type { RunningServer, ServeOptions } from "./server.ts";
 
 /** What a worker is started with. */
 export interface WorkerInit {
@@ -24,16 +24,6 @@ export interface WorkerInit {
   workerId: number;
   shared: SharedBuffers;
   startedAt: number;
-}
-
-/** What a worker starts its server with. */
-export interface WorkerServe {
-  config: Config;
-  log: Logger;
-  prepared: Prepared;
-  shared: SharedState;
-  startedAt: number;
-  workerId: number;
 }
 
 type WorkerMessage =
@@ -90,7 +80,7 @@ export function reusePortUnavailable(): string | null {
  * through `serve` (the entry module's, which builds the server), and drains
  * when asked to shut down.
  */
-export function runWorker(serve: (init: WorkerServe) => Promise<RunningServer>): void {
+export function runWorker(serve: (options: ServeOptions) => Promise<RunningServer>): void {
   const scope = globalThis as unknown as WorkerScope;
   let server: RunningServer | null = null;
   let log: Logger | null = null;
