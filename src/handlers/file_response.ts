@@ -134,12 +134,12 @@ function _plainHeaders(
   validators: Validators,
   cacheControl: string,
   compressible: boolean,
-): [string, string][] {
+): (readonly [string, string])[] {
   const kept = file.plainHeaders.get(
     cacheControl,
     () => _fileHeaders(file, validators, cacheControl, compressible),
   );
-  return kept.slice() as [string, string][];
+  return kept.slice();
 }
 
 function _fileHeaders(
@@ -189,7 +189,7 @@ async function _variantBody(
 async function _rangeResponse(
   file: ResolvedFile,
   header: string,
-  headers: [string, string][],
+  headers: (readonly [string, string])[],
   compressible: boolean,
 ): Promise<HttpResponse> {
   const request = parseRange(header, file.size);
