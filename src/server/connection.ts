@@ -12,7 +12,6 @@ import type { RequestHead } from "../http/head_parser.ts";
 import { HttpError, type SecurityReason } from "../http/http_error.ts";
 import { STATUS_CODE } from "../http/status.ts";
 import { hostOfAddress } from "../guard/host_allow.ts";
-import { fieldValue } from "../http/request.ts";
 import { BodyFeed } from "./body_feed.ts";
 import type { ServerContext } from "./context.ts";
 import type { Expiring } from "./deadlines.ts";
@@ -21,14 +20,12 @@ import { FairTurns } from "./fair_turn.ts";
 import { HeadReader } from "./head_reader.ts";
 import type { Outcome } from "./outcome.ts";
 import { PhaseClock } from "./phase_clock.ts";
+import { admitRequest, strike } from "./request_gate.ts";
 import { Responder } from "./responder.ts";
 import { SocketReader } from "./socket_reader.ts";
 import type { SocketConn } from "./tls_listener.ts";
 
-/**
- * First read buffers, reused from connection to connection: most requests fit
- * in 512 bytes, and a reader grows its own buffer for more.
- */
+/** First read buffers, reused: most requests fit in 512 bytes; a reader grows its own for more. */
 const READ_BUFFERS = new BufferPool(512, 256);
 
 /**
@@ -220,24 +217,22 @@ export class Connection implements Expiring {
     } finally {
       this.#clock.arm("busy");
     }
-    const client = this.#ctx.proxies.clientAddress(this.#peer, head.fields);
-    if (this.#ctx.admission.banned(client)) {
+    const admitted = admitRequest(this.#ctx, this.#peer, head);
+    if (admitted === null) {
       this.close();
       return Promise.resolve(null);
     }
-    this.#ctx.proxyWarning.notice(this.#peer, head.fields);
-    const retryAfter = this.#ctx.admission.takeToken(client);
-    const requestId = this.#ctx.common.requestId(fieldValue(head.fields, "x-request-id"));
     this.#current = head;
-    const ctx = this.#ctx;
-    this.#feed = new BodyFeed(this.#reader, this.#clock, ctx.config.bodyTimeoutMs);
+    const { app: handler, bodyLimits, config } = this.#ctx;
+    const body = this.#feed = new BodyFeed(this.#reader, this.#clock, config.bodyTimeoutMs);
     const io: ExchangeIo = {
-      handler: ctx.app,
-      bodyLimits: ctx.bodyLimits,
-      body: this.#feed,
+      handler,
+      bodyLimits,
+      body,
       responder: this.#responder,
       local: this.#local,
     };
+    const { client, requestId, retryAfter } = admitted;
     return exchange(io, { head, requestId, started, client }, retryAfter);
   }
 
@@ -304,12 +299,7 @@ export class Connection implements Expiring {
     this.#responder.answerError(error, head).catch(() => {}).finally(() => this.close());
   }
 
-  /**
-   * Counts a security rejection against `client`; true when it started a ban.
-   * A trusted proxy is never struck for what its clients send.
-   */
   #strike(client: string, reason: SecurityReason): boolean {
-    if (client === this.#peer && this.#ctx.proxies.trusts(this.#peer)) return false;
-    return this.#ctx.admission.strike(client, reason);
+    return strike(this.#ctx, this.#peer, client, reason);
   }
 }

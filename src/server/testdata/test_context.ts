@@ -1,5 +1,6 @@
 // A ServerContext for tests, made as src/assemble.ts makes one, with no
-// listener: a handler, a log that keeps its lines, and small limits.
+// listener: a handler, a log that keeps its lines, and small limits. The
+// flags' rate limit, ban rule and trusted proxies apply.
 import { parseCommand } from "../../config.ts";
 import { ProxyWarning } from "../../guard/proxy_warning.ts";
 import { TrustedProxies } from "../../guard/trust_proxy.ts";
@@ -36,9 +37,10 @@ export function testContext(
   const log = new Logger({
     out: { write: (bytes) => (out.push(decoder.decode(bytes)), Promise.resolve(bytes.length)) },
   });
-  const proxies = new TrustedProxies([]);
+  const { config } = command;
+  const proxies = new TrustedProxies(config.trustProxy);
   const ctx: ServerContext = {
-    config: command.config,
+    config,
     app: options.app ?? {
       handle: () => Promise.reject(new Error("unused")),
       errorResponse: (error) => error.toResponse(),
@@ -57,8 +59,8 @@ export function testContext(
       maxConnectionsPerIp: 10,
       queue: 0,
       queueTimeoutMs: 1000,
-      rateLimit: null,
-      ban: null,
+      rateLimit: config.rateLimit,
+      ban: config.ban,
     }),
     proxies,
     proxyWarning: new ProxyWarning({ proxies, warn: () => {} }),
