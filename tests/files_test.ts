@@ -5,7 +5,6 @@
  * @module
  */
 
-import { createHash } from "node:crypto";
 import { dirname, join } from "node:path";
 import { assertEquals, assertMatch, assertNotMatch, assertTrue } from "./_assert.ts";
 import {
@@ -20,6 +19,7 @@ import {
   spawnBastion,
   withBastion,
 } from "./_harness.ts";
+import { downloadHash, writePseudoRandomFile } from "./_download.ts";
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
@@ -538,74 +538,6 @@ Deno.test("HEAD answers with GET's headers and Content-Length but no body", asyn
 });
 
 const BIG_SIZE = 100 * 1024 * 1024;
-const GEN_CHUNK = 1024 * 1024;
-
-/** Writes `size` deterministic pseudo-random bytes (xorshift32) to `path`; returns their SHA-256. */
-async function writePseudoRandomFile(path: string, size: number): Promise<string> {
-  const hash = createHash("sha256");
-  const file = await Deno.open(path, { write: true, create: true, truncate: true });
-  try {
-    let state = 0x9e3779b9;
-    const chunk = new Uint8Array(GEN_CHUNK);
-    const words = new Uint32Array(chunk.buffer);
-    for (let written = 0; written < size; written += GEN_CHUNK) {
-      for (let i = 0; i < words.length; i++) {
-        state ^= state << 13;
-        state ^= state >>> 17;
-        state ^= state << 5;
-        words[i] = state >>> 0;
-      }
-      const piece = chunk.subarray(0, Math.min(GEN_CHUNK, size - written));
-      hash.update(piece);
-      let offset = 0;
-      while (offset < piece.length) offset += await file.write(piece.subarray(offset));
-    }
-  } finally {
-    file.close();
-  }
-  return hash.digest("hex");
-}
-
-/** Sends GET `path` and hashes the body as it arrives; never buffers it whole. */
-async function downloadHash(
-  port: number,
-  path: string,
-): Promise<{ status: number; length: number; received: number; sha256: string }> {
-  const conn = await Deno.connect({ hostname: "127.0.0.1", port });
-  try {
-    await conn.write(encoder.encode(get(path, "Connection: close\r\n")));
-    const buffer = new Uint8Array(256 * 1024);
-    let headBytes = new Uint8Array(0);
-    let headEnd = -1;
-    for (let reads = 0; headEnd < 0 && reads < 1000; reads++) {
-      const n = await conn.read(buffer);
-      if (n === null) throw new Error("closed before the head ended");
-      const joined = new Uint8Array(headBytes.length + n);
-      joined.set(headBytes);
-      joined.set(buffer.subarray(0, n), headBytes.length);
-      headBytes = joined;
-      headEnd = decoder.decode(headBytes).indexOf("\r\n\r\n");
-    }
-    const head = new TextDecoder("latin1").decode(headBytes.subarray(0, headEnd));
-    const status = Number(head.split(" ")[1]);
-    const length = Number(/\r\ncontent-length: *(\d+)/i.exec(head)?.[1] ?? NaN);
-    const hash = createHash("sha256");
-    const first = headBytes.subarray(headEnd + 4);
-    hash.update(first);
-    let received = first.length;
-    const maxReads = BIG_SIZE; // bounded: every read returns at least one byte
-    for (let reads = 0; received < length && reads < maxReads; reads++) {
-      const n = await conn.read(buffer);
-      if (n === null) break;
-      hash.update(buffer.subarray(0, n));
-      received += n;
-    }
-    return { status, length, received, sha256: hash.digest("hex") };
-  } finally {
-    conn.close();
-  }
-}
-
 async function peakRssKiB(pid: number): Promise<number> {
   const status = await Deno.readTextFile(`/proc/${pid}/status`);
   return Number(/^VmHWM:\s+(\d+) kB/m.exec(status)![1]);

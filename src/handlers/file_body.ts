@@ -1,15 +1,23 @@
 /**
  * Body streams over files: whole, one byte range, several ranges as
  * `multipart/byteranges`, or gzip-compressed on the fly. Each reads in large
- * pieces through one reused buffer, so memory stays constant whatever the
+ * pieces through a reused buffer, so memory stays constant whatever the
  * file's size, and each throws if the file shrinks while being sent.
  * @module
  */
 
+import { BufferLoans } from "../http/buffer_pool.ts";
 import type { BodyStream } from "../http/response.ts";
 import type { ByteRange } from "./ranges.ts";
 
+/** A stream's own buffer, used when no large one is free. */
 const READ_CHUNK = 64 * 1024;
+/**
+ * Large buffers lent to file streams for one read and write at a time: a
+ * large file moves in few reads and writes, and at most 16 MiB of them are
+ * out at once (per worker), however many clients download.
+ */
+const LARGE_READS = new BufferLoans(1 << 20, 16);
 const encoder = new TextEncoder();
 
 /**
@@ -24,8 +32,8 @@ const encoder = new TextEncoder();
  * ```
  */
 export function fileStream(file: Deno.FsFile, start: number, length: number): BodyStream {
-  return _stream(file, length, async function* (buffer) {
-    yield* _readRange(file, buffer, start, length);
+  return _stream(file, length, async function* (buffers) {
+    yield* _readRange(file, buffers, start, length);
   });
 }
 
@@ -46,11 +54,11 @@ export function multipartStream(
   ranges: ByteRange[],
   framing: { heads: string[]; tail: string; length: number },
 ): BodyStream {
-  return _stream(file, framing.length, async function* (buffer) {
+  return _stream(file, framing.length, async function* (buffers) {
     for (let i = 0; i < ranges.length; i++) {
       yield encoder.encode(framing.heads[i]);
       const { start, end } = ranges[i];
-      yield* _readRange(file, buffer, start, end - start + 1);
+      yield* _readRange(file, buffers, start, end - start + 1);
     }
     yield encoder.encode(framing.tail);
   });
@@ -75,12 +83,11 @@ export function gzipStream(file: Deno.FsFile, size: number, done = () => {}): Bo
       const compressor = new CompressionStream("gzip");
       const writer = compressor.writable.getWriter();
       const pump = (async () => {
-        const buffer = new Uint8Array(READ_CHUNK);
         try {
-          // One buffer for the whole file: the compressor has taken a piece's bytes
+          // Buffers reused for the whole file: the compressor has taken a piece's bytes
           // once its write resolves. A copy per piece left up to 40 MiB of buffers
           // for the collector to find while a large file was compressed.
-          for await (const piece of _readRange(file, buffer, 0, size)) {
+          for await (const piece of _readRange(file, new ReadBuffers(), 0, size)) {
             await writer.write(piece as Uint8Array<ArrayBuffer>);
           }
           await writer.close();
@@ -140,12 +147,12 @@ export function headOnly(length: number | null): BodyStream {
 function _stream(
   file: Deno.FsFile,
   length: number,
-  produce: (buffer: Uint8Array) => AsyncGenerator<Uint8Array>,
+  produce: (buffers: ReadBuffers) => AsyncGenerator<Uint8Array>,
 ): BodyStream {
   let closed = false;
   return {
     length,
-    chunks: () => produce(new Uint8Array(Math.min(READ_CHUNK, Math.max(length, 1)))),
+    chunks: () => produce(new ReadBuffers()),
     close() {
       if (closed) return;
       closed = true;
@@ -154,18 +161,39 @@ function _stream(
   };
 }
 
+/** The buffer for each read of one stream: a large one on loan when free, else its own. */
+class ReadBuffers {
+  #own: Uint8Array | null = null;
+
+  /** A buffer for a read of up to `left` bytes. */
+  take(left: number): Uint8Array {
+    const large = left > READ_CHUNK ? LARGE_READS.lend() : null;
+    return large ?? (this.#own ??= new Uint8Array(Math.min(READ_CHUNK, Math.max(left, 1))));
+  }
+
+  /** Done with `bytes` from {@linkcode take}: nothing reads or writes them any more. */
+  giveBack(bytes: Uint8Array): void {
+    if (bytes !== this.#own) LARGE_READS.giveBack(bytes);
+  }
+}
+
 async function* _readRange(
   file: Deno.FsFile,
-  buffer: Uint8Array,
+  buffers: ReadBuffers,
   start: number,
   length: number,
 ): AsyncGenerator<Uint8Array> {
   await file.seek(start, Deno.SeekMode.Start);
   let left = length;
   while (left > 0) {
-    const read = await file.read(buffer.subarray(0, Math.min(buffer.length, left)));
-    if (read === null) throw new Error("File shrank while being sent");
-    left -= read;
-    yield buffer.subarray(0, read);
+    const buffer = buffers.take(left);
+    try {
+      const read = await file.read(buffer.subarray(0, Math.min(buffer.length, left)));
+      if (read === null) throw new Error("File shrank while being sent");
+      left -= read;
+      yield buffer.subarray(0, read);
+    } finally {
+      buffers.giveBack(buffer);
+    }
   }
 }

@@ -63,3 +63,50 @@ export class BufferPool {
     this.#isSpare.set(buffer as ArrayBuffer, true);
   }
 }
+
+/**
+ * Large buffers lent out a few at a time: at most `max` are out at once, so
+ * memory stays bounded however many borrowers ask, and a borrower refused
+ * makes do with a smaller buffer of its own. A few are kept for the next loan.
+ *
+ * @example
+ * ```ts
+ * import { BufferLoans } from "./buffer_pool.ts";
+ * const loans = new BufferLoans(1 << 20, 16);
+ * const bytes = loans.lend(); // a 1 MiB buffer, or null when 16 are out
+ * if (bytes !== null) loans.giveBack(bytes); // once nothing reads or writes them
+ * ```
+ */
+export class BufferLoans {
+  readonly size: number;
+  #max: number;
+  #out = 0;
+  #spare: ArrayBuffer[] = [];
+
+  /** Buffers of `size` bytes, at most `max` lent at once. */
+  constructor(size: number, max: number) {
+    this.size = size;
+    this.#max = max;
+  }
+
+  /** Buffers lent now. */
+  get out(): number {
+    return this.#out;
+  }
+
+  /** A buffer of {@linkcode size} bytes (not zeroed), or `null` when `max` are out. */
+  lend(): Uint8Array | null {
+    if (this.#out >= this.#max) return null;
+    this.#out++;
+    return new Uint8Array(this.#spare.pop() ?? new ArrayBuffer(this.size));
+  }
+
+  /** Takes back a buffer from {@linkcode lend}, once no pending read or write holds it. */
+  giveBack(bytes: Uint8Array): void {
+    this.#out--;
+    if (this.#spare.length < KEPT_LOANS) this.#spare.push(bytes.buffer as ArrayBuffer);
+  }
+}
+
+/** Spare buffers a {@linkcode BufferLoans} keeps between loans. */
+const KEPT_LOANS = 2;

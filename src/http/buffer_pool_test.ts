@@ -1,5 +1,5 @@
 import { assertEquals, assertTrue } from "../../tests/_assert.ts";
-import { BufferPool } from "./buffer_pool.ts";
+import { BufferLoans, BufferPool } from "./buffer_pool.ts";
 
 Deno.test("BufferPool hands out views on spare buffers and takes them back", () => {
   const pool = new BufferPool(1024, 2);
@@ -29,4 +29,18 @@ Deno.test("BufferPool ignores a buffer given back twice: it is never handed out 
   pool.give(bytes);
   assertEquals(pool.spare, 1);
   assertTrue(pool.take().buffer !== pool.take().buffer);
+});
+
+Deno.test("BufferLoans lends at most max at once, and a returned buffer is lent again", () => {
+  const loans = new BufferLoans(4096, 3);
+  const lent = [loans.lend(), loans.lend(), loans.lend()];
+  assertTrue(lent.every((bytes) => bytes?.length === 4096));
+  assertEquals(new Set(lent.map((bytes) => bytes!.buffer)).size, 3, "three distinct buffers");
+  assertEquals(loans.lend(), null, "all out: the borrower makes do");
+  assertEquals(loans.out, 3);
+  loans.giveBack(lent[1]!);
+  const again = loans.lend();
+  assertTrue(again?.buffer === lent[1]!.buffer, "the returned buffer is reused");
+  for (const bytes of [lent[0], lent[2], again]) loans.giveBack(bytes!);
+  assertEquals(loans.out, 0);
 });
