@@ -31,8 +31,10 @@ import {
   type Timing,
   warmUp,
 } from "./bench/measure.ts";
+import { readMemory } from "./bench/memory.ts";
 import { ProcessSet } from "./bench/procs.ts";
 import {
+  NOT_RUN,
   type PeerResult,
   renderErrors,
   renderNoise,
@@ -47,7 +49,7 @@ import {
   type RunningPeer,
 } from "./bench/servers.ts";
 
-const FULL: Timing = { warmup: 2, seconds: 5, repeats: 3 };
+const FULL: Timing = { warmup: 2, seconds: 4, repeats: 3 };
 const QUICK: Timing = { warmup: 1, seconds: 2, repeats: 1 };
 /** Python's server is slow and single-purpose here: short runs keep the budget. */
 const PYTHON_FULL: Timing = { warmup: 1, seconds: 3, repeats: 1 };
@@ -58,15 +60,29 @@ const IDLE_CONNECTIONS = 10_000;
 const REPO = new URL("..", import.meta.url).pathname.replace(/\/$/, "");
 const DOCS = `${REPO}/docs/benchmarks.md`;
 
+/** Every server that serves files; the floor joins the rows of small keep-alive requests. */
+const FILE_SERVERS = ["b1", "b2", "deno", "caddy", "nginx", "python"] as const;
+const SMALL = [...FILE_SERVERS, "floor"] as const;
+/** Thousands of connections: the servers built for them (Python and Deno.serve are not run). */
+const MANY = ["b1", "b2", "caddy", "nginx", "floor"] as const;
+
 const LOAD_ROWS: LoadRow[] = [
-  ...[1, 50, 64, 256].map((connections) => ({
+  ...[1, 50, 256].map((connections) => ({
     id: `ka${connections}`,
     path: FIXTURE.page.path,
     connections,
     close: false,
+    peers: SMALL,
   })),
-  { id: "close50", path: FIXTURE.page.path, connections: 50, close: true },
-  { id: "file1m", path: FIXTURE.file1m.path, connections: 16, close: false },
+  { id: "close50", path: FIXTURE.page.path, connections: 50, close: true, peers: FILE_SERVERS },
+  { id: "file1m", path: FIXTURE.file1m.path, connections: 16, close: false, peers: FILE_SERVERS },
+  ...[1000, 10_000].map((connections) => ({
+    id: `ka${connections}`,
+    path: FIXTURE.page.path,
+    connections,
+    close: false,
+    peers: MANY,
+  })),
 ];
 
 const started = Date.now();
@@ -109,7 +125,7 @@ async function _memoryPeer(env: BenchEnv, peer: PeerSpec): Promise<PeerResult> {
   say(`${peer.title}: starting for the memory rows (CPU busy before: ${Math.round(busy * 100)} %)`);
   const running = _overBudget() ? "time budget" : await peer.start(env);
   if (typeof running === "string") return _notRun(peer, running);
-  const result: PeerResult = { load: {}, download: "not run", idle: "not run" };
+  const result: PeerResult = { load: {}, download: "not run", idle: "not run", rss: {} };
   try {
     await _memoryRows(env, peer, running, result);
   } finally {
@@ -143,10 +159,14 @@ async function _loadRows(env: BenchEnv, results: Results, quick: boolean): Promi
         ? (quick ? PYTHON_QUICK : PYTHON_FULL)
         : (quick ? QUICK : FULL);
       up.push({ peer, running, timing });
+      results[peer.key].rss.startKiB = readMemory(running.pids()).rssKiB;
     }
     const busy = await cpuBusy(500);
     idleCpu.push(`all servers up for the load rows ${Math.round(busy * 100)} %`);
     for (const row of LOAD_ROWS) await _loadRow(env, row, up, results);
+    for (const { peer, running } of up) {
+      results[peer.key].rss.afterLoadKiB = readMemory(running.pids()).rssKiB;
+    }
   } finally {
     for (const { peer, running } of up) {
       say(`${peer.title}: stopping`);
@@ -176,6 +196,7 @@ async function _loadRow(
   for (let round = 0; round < rounds; round++) {
     for (let turn = 0; turn < up.length; turn++) {
       const { peer, running, timing } = up[(round + turn) % up.length];
+      if (!row.peers.includes(peer.key)) results[peer.key].load[row.id] = NOT_RUN;
       if (round >= timing.repeats || typeof results[peer.key].load[row.id] === "string") continue;
       const url = _url(running, row.path);
       const outcome = await _attempt(`${peer.title}, ${row.id}`, async () => {
@@ -226,6 +247,10 @@ async function _memoryRows(
   } else {
     result.idle = "HTTP/1.0, no keep-alive";
   }
+  if (!peer.files) {
+    result.download = NOT_RUN;
+    return;
+  }
   say(`${peer.title}: one 1 GiB download`);
   result.download = await _attempt(
     `${peer.title}, download`,
@@ -248,7 +273,7 @@ function _notRun(peer: PeerSpec, why: string): PeerResult {
   if (why !== "time budget") notes.push(`${peer.title}: ${why}`);
   const load: PeerResult["load"] = {};
   for (const row of LOAD_ROWS) load[row.id] = reason;
-  return { load, download: reason, idle: reason };
+  return { load, download: reason, idle: reason, rss: {} };
 }
 
 function _url(running: RunningPeer, path: string): string {
@@ -284,8 +309,14 @@ function _report(machine: string, versions: string[], results: Results, quick: b
     "- Ratios: `×1`/`×2` are bastion with 1/2 workers; `×2/nginx 0.71` is bastion's figure " +
     "divided by nginx's. ✓/✗ against the target; download speed is nginx's time over bastion's.",
     "- Memory from `/proc/<pid>/status`: RSS growth is VmHWM during the download (reset first " +
-    "through `clear_refs`) minus VmRSS before it; idle: VmRSS with the connections open minus " +
-    "before, over the connections still open. nginx: master plus workers, summed.",
+    "through `clear_refs`) minus VmRSS before it. Idle: 5 000 connections are opened, then " +
+    "5 000 more; `all` is VmRSS with all open minus before, over the connections still open; " +
+    "`last 5 000` is VmRSS with all open minus with the first half, over the second half: what " +
+    "one more idle connection costs, without what the first thousands grow once (a V8 young " +
+    "generation at its full size, tables) — the target applies to it, and the floor is " +
+    "measured the same way. nginx: master plus workers, summed.",
+    "- Not every server runs every row (`—`): the floor answers no files; Python and " +
+    "`Deno.serve` are left out of the 1 000 and 10 000 connection rows.",
     "- Other load: the cores are shared with whatever else runs. Every run counts the CPU " +
     "time other processes used (the machine's, from `/proc/stat`, minus the server's and " +
     `wrk's); a run where it passed ${NOISY_CORES} cores is re-done once, after waiting up to ` +
@@ -296,6 +327,7 @@ function _report(machine: string, versions: string[], results: Results, quick: b
     "server, then run 2…), so that the machine's drift in speed over minutes falls on every " +
     "server alike instead of on whichever ran in a slow minute.",
     "- The 1 GiB file is sparse (no disk reads); it is read once before the first server.",
+    "- Caddy: `caddy file-server` with its defaults (no access log), Go using both cores.",
     "- Python's `http.server` answers HTTP/1.0 and closes every connection: its keep-alive rows " +
     "open a connection per request.",
     ...(errors.length > 0 ? [`- † wrk errors: ${errors.join("; ")}`] : []),
@@ -315,11 +347,13 @@ async function _writeDocs(procs: ProcessSet, report: string): Promise<void> {
     "",
     "`deno task bench` (`docs/performance.md`) measures bastion next to its peers on loopback: bastion with 1",
     "and 2 workers, a `Deno.serve` file server reading the file on every request",
-    "(`scripts/bench/deno_serve_peer.ts`), nginx (2 workers, sendfile) and Python's",
-    "`http.server`, all serving the same generated web root. wrk (`-t1`) drives the load rows;",
-    "curl the 1 GiB download; `scripts/bench/idle_holder.ts` holds the idle connections. It",
-    "installs wrk and nginx with apt-get when missing, takes about 8 minutes on 2 cores, and",
-    "rewrites this file (`-- --quick` for a short run that leaves it alone).",
+    "(`scripts/bench/deno_serve_peer.ts`), Caddy (`caddy file-server`), nginx (2 workers,",
+    "sendfile), Python's `http.server`, and the runtime's floor: a bare `Deno.listen` loop",
+    "answering one constant 2 KiB response (`scripts/bench/listen_floor_peer.ts`), all but the",
+    "floor serving the same generated web root. wrk (`-t1`) drives the load rows; curl the",
+    "1 GiB download; `scripts/bench/idle_holder.ts` holds the idle connections. It installs wrk,",
+    "nginx and Caddy with apt-get when missing, takes about 12 minutes on 2 cores, and rewrites",
+    "this file (`-- --quick` for a short run that leaves it alone).",
     "",
     "## Latest results",
     "",
@@ -366,6 +400,7 @@ async function main(): Promise<void> {
       tmp,
       root,
       nginx: tools.nginx,
+      caddy: tools.caddy,
       python: tools.python,
     };
     const results = {} as Results;

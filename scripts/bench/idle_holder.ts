@@ -1,9 +1,10 @@
 /**
  * Opens COUNT keep-alive connections to 127.0.0.1:PORT in batches; on each,
  * one `GET PATH` whose response is read in full, then the socket stays open
- * and silent. Prints `ready <open> <failed> <ms> [first error]`, then answers `status` on
- * stdin with `open <n>` (connections the server has not closed) and exits,
- * closing everything, on `quit` or end of input.
+ * and silent. Prints `ready <open> <failed> <ms> [first error]`, then answers
+ * on stdin: `status` with `open <n>` (connections the server has not closed),
+ * `more N` by opening N more and printing `ready …` again (totals), and `quit`
+ * or end of input by closing everything and exiting.
  *
  * `deno run --allow-net=127.0.0.1 idle_holder.ts PORT COUNT PATH`
  * @module
@@ -49,6 +50,17 @@ class Holder {
     conn.read(new Uint8Array(64)).then((n) => n === null, () => true).then((closed) => {
       if (closed) this.open--;
     });
+  }
+
+  /** Opens `count` more, `BATCH` at a time: "open failed ms firstError". */
+  async openMany(count: number): Promise<string> {
+    const started = performance.now();
+    for (let done = 0; done < count; done += BATCH) {
+      const size = Math.min(BATCH, count - done);
+      await Promise.all(Array.from({ length: size }, () => this.openOne()));
+    }
+    const ms = Math.round(performance.now() - started);
+    return `${this.open} ${this.failed} ${ms} ${this.firstError}`;
   }
 
   closeAll(): void {
@@ -99,6 +111,8 @@ async function _commands(holder: Holder): Promise<void> {
       pending = pending.slice(newline + 1);
       if (command === "quit") return;
       if (command === "status") console.log(`open ${holder.open}`);
+      const more = /^more (\d+)$/.exec(command);
+      if (more !== null) console.log(`ready ${await holder.openMany(Number(more[1]))}`.trim());
     }
   }
 }
@@ -106,13 +120,7 @@ async function _commands(holder: Holder): Promise<void> {
 if (import.meta.main) {
   const [port, count, path] = Deno.args;
   const holder = new Holder(Number(port), path);
-  const started = performance.now();
-  for (let done = 0; done < Number(count); done += BATCH) {
-    const size = Math.min(BATCH, Number(count) - done);
-    await Promise.all(Array.from({ length: size }, () => holder.openOne()));
-  }
-  const ms = Math.round(performance.now() - started);
-  console.log(`ready ${holder.open} ${holder.failed} ${ms} ${holder.firstError}`.trim());
+  console.log(`ready ${await holder.openMany(Number(count))}`.trim());
   await _commands(holder);
   holder.closeAll();
   Deno.exit(0);

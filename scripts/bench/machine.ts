@@ -1,6 +1,6 @@
 /**
- * The tools the benchmark needs (wrk and nginx from Debian packages, python3,
- * curl) and a description of the machine it runs on.
+ * The tools the benchmark needs (wrk, nginx and Caddy from Debian packages,
+ * python3, curl) and a description of the machine it runs on.
  * @module
  */
 
@@ -10,15 +10,19 @@ import type { ProcessSet } from "./procs.ts";
 export interface Tools {
   wrk: string;
   nginx: string | null;
+  caddy: string | null;
   python: string | null;
   versions: string[];
 }
 
 const EXTRA_PATH = ["/usr/local/sbin", "/usr/sbin", "/sbin"];
+/** The Debian packages installed when one of their programs is missing. */
+const PACKAGES = ["wrk", "nginx", "caddy"];
 
 /**
- * Finds wrk and nginx, installing the Debian packages when one is missing
- * (`apt-get update`, then `apt-get install -y wrk nginx`). Throws without wrk.
+ * Finds wrk, nginx and Caddy, installing the Debian packages when one is
+ * missing (`apt-get update`, then `apt-get install -y wrk nginx caddy`).
+ * Throws without wrk.
  *
  * @example
  * ```ts ignore
@@ -26,9 +30,13 @@ const EXTRA_PATH = ["/usr/local/sbin", "/usr/sbin", "/sbin"];
  * ```
  */
 export async function ensureTools(procs: ProcessSet, say: (line: string) => void): Promise<Tools> {
-  if (which("wrk") === null || which("nginx") === null) {
-    say("wrk or nginx missing: apt-get update && apt-get install -y wrk nginx");
-    for (const args of [["update"], ["install", "-y", "wrk", "nginx"]]) {
+  if (PACKAGES.some((program) => which(program) === null)) {
+    say(
+      `${PACKAGES.join(", ")}: one missing: apt-get update && apt-get install -y ${
+        PACKAGES.join(" ")
+      }`,
+    );
+    for (const args of [["update"], ["install", "-y", ...PACKAGES]]) {
       const { code, out } = await procs.run("apt-get", "env", [
         "DEBIAN_FRONTEND=noninteractive",
         "apt-get",
@@ -40,15 +48,19 @@ export async function ensureTools(procs: ProcessSet, say: (line: string) => void
   const wrk = which("wrk");
   if (wrk === null) throw new Error("wrk is not installed and apt-get could not install it");
   const nginx = which("nginx");
+  const caddy = which("caddy");
   const python = await _python(procs);
   const versions = [
     `Deno ${Deno.version.deno}`,
     _first(await procs.run("wrk", wrk, ["-v"]), /wrk \S+/),
     nginx ? _first(await procs.run("nginx", nginx, ["-v"]), /nginx\/[\d.]+/) : "nginx missing",
+    caddy
+      ? `Caddy ${_first(await procs.run("caddy", caddy, ["version"]), /v?[\d.]+/)}`
+      : "caddy missing",
     python ? _first(await procs.run("python", python, ["--version"]), /Python [\d.]+/) : "",
     which("curl") ? _first(await procs.run("curl", "curl", ["--version"]), /curl [\d.]+/) : "",
   ].filter((v) => v !== "");
-  return { wrk, nginx, python, versions };
+  return { wrk, nginx, caddy, python, versions };
 }
 
 /**

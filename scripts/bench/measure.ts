@@ -9,7 +9,7 @@ import { foreignCores, sampleCpu, waitQuiet } from "./cpu.ts";
 import { which } from "./machine.ts";
 import { readMemory, resetPeak } from "./memory.ts";
 import type { ProcessSet } from "./procs.ts";
-import type { BenchEnv, RunningPeer } from "./servers.ts";
+import type { BenchEnv, PeerSpec, RunningPeer } from "./servers.ts";
 import { runWrk, type WrkOptions, type WrkResult } from "./wrk.ts";
 
 /** Warm-up and measured durations, in seconds. */
@@ -26,6 +26,8 @@ export interface LoadRow {
   connections: number;
   /** `Connection: close` on every request. */
   close: boolean;
+  /** The servers that run it (the others show "not run"). */
+  peers: readonly PeerSpec["key"][];
 }
 
 /** One wrk run and the CPU other processes used meanwhile, in cores. */
@@ -54,9 +56,12 @@ export interface Download {
   rssAfterKiB: number;
 }
 
-/** RSS with idle connections. */
+/** RSS with idle connections, read with half of them open and with all. */
 export interface Idle {
   rssBeforeKiB: number;
+  /** With the first half open. */
+  rssHalfKiB: number;
+  halfOpen: number;
   rssAfterKiB: number;
   /** Connections still open (the server did not close them) when RSS was read. */
   open: number;
@@ -136,6 +141,7 @@ export function summarizeRuns(runs: Run[]): LoadStat {
     rps: _median(runs.map((r) => r.rps)),
     p50Ms: _median(runs.map((r) => r.p50Ms)),
     p99Ms: _median(runs.map((r) => r.p99Ms)),
+    maxMs: Math.max(...runs.map((r) => r.maxMs)),
     errors: runs.map((r) => r.errors).filter((e) => e !== "").join("; "),
     cpuSeconds: runs.reduce((sum, r) => sum + r.cpuSeconds, 0),
     runs: runs.length,
@@ -152,7 +158,9 @@ async function _run(procs: ProcessSet, peer: RunningPeer, options: WrkOptions): 
 
 function _describe(label: string, run: Run): string {
   return `  ${label}: ${Math.round(run.rps)} req/s, p50 ${run.p50Ms.toFixed(2)} ms, ` +
-    `p99 ${run.p99Ms.toFixed(2)} ms, other load ${run.foreign.toFixed(2)} cores` +
+    `p99 ${run.p99Ms.toFixed(2)} ms, max ${run.maxMs.toFixed(0)} ms, other load ${
+      run.foreign.toFixed(2)
+    } cores` +
     (run.errors ? ` (${run.errors})` : "");
 }
 
@@ -217,34 +225,46 @@ export async function measureIdle(env: BenchEnv, peer: RunningPeer, count: numbe
   const pids = peer.pids();
   await _sleep(500);
   const rssBeforeKiB = readMemory(pids).rssKiB;
+  const half = Math.floor(count / 2);
   const holder = env.procs.spawn("idle holder", Deno.execPath(), [
     "run",
     "--allow-net=127.0.0.1",
     `${env.repo}/scripts/bench/idle_holder.ts`,
     String(peer.port),
-    String(count),
+    String(half),
     "/page.html",
   ], { manyFiles: true, stdin: "piped", stdout: "piped" });
   const lines = _lines(holder.child.stdout);
   const stdin = holder.child.stdin.getWriter();
-  try {
-    const ready = (await _within(lines.next(), 120_000, "idle holder not ready")).value ?? "";
+  const ask = async (command: string, timeoutMs: number, silent: string) => {
+    if (command !== "") await stdin.write(new TextEncoder().encode(`${command}\n`));
+    return (await _within(lines.next(), timeoutMs, silent)).value ?? "";
+  };
+  /** Waits for the holder's `ready` line, then reads RSS: the holder's open count and RSS. */
+  const opened = async (command: string) => {
+    const ready = await ask(command, 120_000, "idle holder not ready");
     const [word, open, failed, ms, ...error] = ready.split(" ");
     if (word !== "ready") throw new Error(`Idle holder: ${ready || "no output"}`);
     await _sleep(1000);
-    const rssAfterKiB = readMemory(pids).rssKiB;
-    await stdin.write(new TextEncoder().encode("status\n"));
-    const status = (await _within(lines.next(), 10_000, "idle holder silent")).value ?? "";
-    const stillOpen = Number(status.split(" ")[1] ?? open);
+    const rssKiB = readMemory(pids).rssKiB;
+    return { open: Number(open), failed: Number(failed), ms: Number(ms), error, rssKiB };
+  };
+  try {
+    const first = await opened("");
+    const all = await opened(`more ${count - half}`);
+    const status = await ask("status", 10_000, "idle holder silent");
+    const stillOpen = Number(status.split(" ")[1] ?? all.open);
     await stdin.write(new TextEncoder().encode("quit\n"));
     await _within(holder.status, 20_000, "idle holder did not exit");
     return {
       rssBeforeKiB,
-      rssAfterKiB,
+      rssHalfKiB: first.rssKiB,
+      halfOpen: first.open,
+      rssAfterKiB: all.rssKiB,
       open: stillOpen,
-      failed: Number(failed),
-      openingMs: Number(ms),
-      firstError: error.join(" "),
+      failed: all.failed,
+      openingMs: first.ms + all.ms,
+      firstError: all.error.join(" "),
     };
   } finally {
     await stdin.close().catch(() => {});

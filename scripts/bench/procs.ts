@@ -17,6 +17,8 @@ export interface SpawnOptions {
   stdin?: "piped" | "null";
   /** Ignored with `logFile`. @default "null" */
   stdout?: "piped" | "null";
+  /** More environment variables. @default {} */
+  env?: Record<string, string>;
 }
 
 /** A started process. */
@@ -29,7 +31,8 @@ export interface Started {
 }
 
 const TERM_GRACE_MS = 5000;
-const RAISE_FILES = 'ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"';
+/** The shell line that raises the soft open-files limit as far as it may go. */
+export const RAISE_FILES = 'ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"';
 
 /**
  * The processes started by the benchmark.
@@ -61,7 +64,10 @@ export class ProcessSet {
       stdin: options.stdin ?? "null",
       stdout: options.logFile !== undefined ? "null" : options.stdout ?? "null",
       stderr: options.logFile !== undefined ? "null" : "piped",
-      env: options.logFile !== undefined ? { BENCH_LOG: options.logFile } : {},
+      env: {
+        ...options.env,
+        ...(options.logFile !== undefined ? { BENCH_LOG: options.logFile } : {}),
+      },
     }).spawn();
     const started: Started = { name, pid: child.pid, child, status: child.status };
     this.#live.set(child.pid, started);

@@ -16,7 +16,12 @@ export interface PeerResult {
   load: Record<string, Outcome<LoadStat>>;
   download: Outcome<Download>;
   idle: Outcome<Idle>;
+  /** RSS of the process started for the load rows: right after start, after the rows. */
+  rss: { startKiB?: number; afterLoadKiB?: number };
 }
+
+/** A figure a server is not asked for (shown as `—`). */
+export const NOT_RUN = "not run";
 
 /** Results by server key. */
 export type Results = Record<PeerSpec["key"], PeerResult>;
@@ -88,29 +93,42 @@ export function renderNoise(peers: PeerSpec[], results: Results, limit: number):
 
 function _rows(): Row[] {
   const rows: Row[] = [];
-  for (const conns of [1, 50, 64, 256]) {
+  for (const conns of [1, 50, 256]) {
     const id = `ka${conns}`;
     rows.push({
       label: `2 KiB page, keep-alive, ${conns} conn: req/s`,
       cell: (r) => _load(r, id, (s) => _int(s.rps)),
-      ratios: (all) => _rpsRatios(all, id, conns === 50 || conns === 256),
+      ratios: (all) => _rpsRatios(all, id, conns),
     });
     rows.push({
       label: `… p50 / p99 latency (ms)`,
       cell: (r) => _load(r, id, (s) => `${_ms(s.p50Ms)} / ${_ms(s.p99Ms)}`),
-      ratios: (all) => conns === 256 ? _p99(all, id) : "",
+      ratios: (all) => conns === 256 ? _p99VsNginx(all, id, 1.5) : "",
     });
   }
   rows.push({
     label: "2 KiB page, `Connection: close`, 50 conn: req/s",
     cell: (r) => _load(r, "close50", (s) => _int(s.rps)),
-    ratios: (all) => _vsNginx(all, "close50", 0.6),
+    ratios: (all) => _vsNginx(all, "close50", { b2: 0.6 }),
   });
   rows.push({
     label: "1 MiB file, 16 conn: MB/s",
     cell: (r) => _load(r, "file1m", (s) => _int(s.rps * FIXTURE.file1m.bytes / 1e6)),
-    ratios: (all) => _vsNginx(all, "file1m", 0.5),
+    ratios: (all) => _vsNginx(all, "file1m", { b1: 1, b2: 1 }),
   });
+  for (const conns of [1000, 10_000]) {
+    const id = `ka${conns}`;
+    rows.push({
+      label: `2 KiB page, keep-alive, ${_int(conns)} conn: req/s`,
+      cell: (r) => _load(r, id, (s) => _int(s.rps)),
+      ratios: (all) => `${_vsNginx(all, id, {})} · ${_errorFree(all, id)}`,
+    });
+    rows.push({
+      label: `… p50 / p99 / max latency (ms)`,
+      cell: (r) => _load(r, id, (s) => `${_ms(s.p50Ms)} / ${_ms(s.p99Ms)} / ${_ms(s.maxMs)}`),
+      ratios: (all) => _p99VsNginx(all, id, null),
+    });
+  }
   rows.push({
     label: "1 GiB download: time (s)",
     cell: (r) => _outcome(r.download, (d) => `${d.seconds.toFixed(2)}`),
@@ -127,39 +145,72 @@ function _rows(): Row[] {
       _limit(all, "growth", (r) => _num(r.download, (d) => _growthKiB(d) / MIB), 8, "MiB"),
   });
   rows.push({
-    label: "10 000 idle keep-alive conn: RSS growth MiB, KiB/conn",
+    label: "10 000 idle keep-alive conn: RSS growth MiB; KiB/conn, all / last 5 000",
     cell: (r) => _outcome(r.idle, _idleCell),
-    ratios: (all) => _limit(all, "KiB/conn", (r) => _num(r.idle, _perConn), 10, "KiB"),
+    ratios: (all) =>
+      `${_limit(all, "KiB/conn (last 5 000)", (r) => _num(r.idle, _marginal), 6, "KiB")} · ` +
+      _ratio("×1/floor", _num(all.b1.idle, _marginal), _num(all.floor.idle, _marginal), null),
+  });
+  rows.push({
+    label: "RSS MiB: started / after the load rows",
+    cell: (r) =>
+      r.rss.startKiB === undefined
+        ? "n/a"
+        : `${_mib(r.rss.startKiB)} / ${r.rss.afterLoadKiB ? _mib(r.rss.afterLoadKiB) : "n/a"}`,
+    ratios: () => "",
   });
   return rows;
 }
 
-function _rpsRatios(all: Results, id: string, targets: boolean): string {
+/** Bastion's req/s against each peer; the targets of issues 10 and 18 at 50 and 256 conns. */
+function _rpsRatios(all: Results, id: string, conns: number): string {
   const rps = (key: Key) => _num(all[key].load[id], (s) => s.rps);
+  const targeted = conns === 50 || conns === 256;
   return [
-    _ratio("×2/nginx", rps("b2"), rps("nginx"), targets ? 0.6 : null),
-    _ratio("×2/Deno", rps("b2"), rps("deno"), targets ? 1.5 : null),
-    _ratio("×1/Deno", rps("b1"), rps("deno"), targets ? 1.2 : null),
-    _ratio("×1/nginx", rps("b1"), rps("nginx"), null),
+    _ratio("×1/nginx", rps("b1"), rps("nginx"), conns === 256 ? 0.85 : null),
+    _ratio("×2/nginx", rps("b2"), rps("nginx"), conns === 256 ? 0.9 : targeted ? 0.6 : null),
+    _ratio("×1/Deno", rps("b1"), rps("deno"), targeted ? 1.2 : null),
+    _ratio("×2/Deno", rps("b2"), rps("deno"), targeted ? 1.5 : null),
+    _ratio("×1/Caddy", rps("b1"), rps("caddy"), null),
+    _ratio("×1/floor", rps("b1"), rps("floor"), null),
   ].join(" · ");
 }
 
-function _vsNginx(all: Results, id: string, target: number): string {
+function _vsNginx(all: Results, id: string, targets: { b1?: number; b2?: number }): string {
   const rps = (key: Key) => _num(all[key].load[id], (s) => s.rps);
   return [
-    _ratio("×2/nginx", rps("b2"), rps("nginx"), target),
-    _ratio("×1/nginx", rps("b1"), rps("nginx"), null),
+    _ratio("×1/nginx", rps("b1"), rps("nginx"), targets.b1 ?? null),
+    _ratio("×2/nginx", rps("b2"), rps("nginx"), targets.b2 ?? null),
   ].join(" · ");
 }
 
-function _p99(all: Results, id: string): string {
-  return _limit(all, "p99", (r) => _num(r.load[id], (s) => s.p99Ms), 25, "ms");
+/** Each bastion's p99 over nginx's, at most `max` times it when given. */
+function _p99VsNginx(all: Results, id: string, max: number | null): string {
+  const p99 = (key: Key) => _num(all[key].load[id], (s) => s.p99Ms);
+  const nginx = p99("nginx");
+  return (["b1", "b2"] as const).map((key) => {
+    const name = `×${key === "b1" ? 1 : 2} p99/nginx`;
+    const mine = p99(key);
+    if (mine === null || nginx === null || nginx === 0) return `${name} n/a`;
+    const r = mine / nginx;
+    if (max === null) return `${name} ${r.toFixed(2)}`;
+    return `${name} ${_near(r, max, 2)} ${r <= max ? "✓" : "✗"} (≤${max})`;
+  }).join(" · ");
+}
+
+/** `errors ✓` when neither bastion had a wrk error in the row. */
+function _errorFree(all: Results, id: string): string {
+  const failed = (["b1", "b2"] as const).filter((key) => {
+    const stat = all[key].load[id];
+    return stat === undefined || typeof stat === "string" || stat.errors !== "";
+  });
+  return failed.length === 0 ? "no errors ✓" : `errors ✗ (${failed.join(", ")})`;
 }
 
 function _downloadSpeed(all: Results): string {
   const time = (key: Key) => _num(all[key].download, (d) => d.seconds);
   return [
-    _ratio("×1 speed/nginx", time("nginx"), time("b1"), null),
+    _ratio("×1 speed/nginx", time("nginx"), time("b1"), 1),
     _ratio("×2 speed/nginx", time("nginx"), time("b2"), null),
   ].join(" · ");
 }
@@ -189,7 +240,14 @@ function _ratio(name: string, a: number | null, b: number | null, min: number | 
 
 function _idleCell(i: Idle): string {
   const open = i.open < IDLE_EXPECTED ? ` (${i.open} open)` : "";
-  return `${_signed((i.rssAfterKiB - i.rssBeforeKiB) / MIB)}, ${_perConn(i).toFixed(1)}${open}`;
+  const growth = _signed((i.rssAfterKiB - i.rssBeforeKiB) / MIB);
+  return `${growth}; ${_perConn(i).toFixed(1)} / ${_marginal(i).toFixed(1)}${open}`;
+}
+
+/** KiB per connection of the second half alone: what one more idle connection costs. */
+function _marginal(i: Idle): number {
+  const added = i.open - i.halfOpen;
+  return added > 0 ? (i.rssAfterKiB - i.rssHalfKiB) / added : NaN;
 }
 
 /** `value` with `digits` decimals, one more when rounding would land on the target. */
@@ -209,6 +267,7 @@ function _perConn(i: Idle): number {
 function _load(r: PeerResult, id: string, show: (s: LoadStat) => string): string {
   const stat = r.load[id];
   if (stat === undefined) return "n/a";
+  if (stat === NOT_RUN) return "—";
   return _outcome(
     stat,
     (s) => show(s) + (s.errors ? " †" : "") + (s.foreign > NOISY_CORES ? " ‡" : ""),
@@ -216,6 +275,7 @@ function _load(r: PeerResult, id: string, show: (s: LoadStat) => string): string
 }
 
 function _outcome<T>(value: Outcome<T>, show: (v: T) => string): string {
+  if (value === NOT_RUN) return "—";
   return typeof value === "string" ? `n/a (${value})` : show(value);
 }
 

@@ -1,7 +1,8 @@
 /**
  * The servers under test, each started on 127.0.0.1 with the same web root:
- * bastion (1 and 2 workers), the `Deno.serve` peer, nginx and Python's
- * `http.server`.
+ * bastion (1 and 2 workers), the `Deno.serve` peer, Caddy, nginx, Python's
+ * `http.server`, and a bare `Deno.listen` loop answering a constant response
+ * (the runtime's floor).
  * @module
  */
 
@@ -19,6 +20,7 @@ export interface BenchEnv {
   /** The web root (page.html, big1m.html, big1g.html, uploads/). */
   root: string;
   nginx: string | null;
+  caddy: string | null;
   python: string | null;
 }
 
@@ -33,10 +35,12 @@ export interface RunningPeer {
 
 /** A server of the benchmark. */
 export interface PeerSpec {
-  key: "b1" | "b2" | "deno" | "nginx" | "python";
+  key: "b1" | "b2" | "deno" | "caddy" | "nginx" | "python" | "floor";
   title: string;
   /** Whether the server keeps connections open (HTTP/1.1 keep-alive). */
   keepAlive: boolean;
+  /** Whether it serves the web root's files (the floor answers one constant response). */
+  files: boolean;
   /** The running server, or why it could not start (shown as n/a). */
   start(env: BenchEnv): Promise<RunningPeer | string>;
 }
@@ -53,13 +57,27 @@ export const BASTION_FLAGS = [
   "20000",
 ];
 
-/** The five servers, in table order. */
+/** The seven servers, in table order. */
 export const PEERS: PeerSpec[] = [
-  { key: "b1", title: "bastion 1 worker", keepAlive: true, start: (env) => _bastion(env, 1) },
-  { key: "b2", title: "bastion 2 workers", keepAlive: true, start: (env) => _bastion(env, 2) },
-  { key: "deno", title: "Deno.serve", keepAlive: true, start: _denoServe },
-  { key: "nginx", title: "nginx (2 workers)", keepAlive: true, start: _nginx },
-  { key: "python", title: "Python http.server", keepAlive: false, start: _python },
+  {
+    key: "b1",
+    files: true,
+    title: "bastion 1 worker",
+    keepAlive: true,
+    start: (env) => _bastion(env, 1),
+  },
+  {
+    key: "b2",
+    files: true,
+    title: "bastion 2 workers",
+    keepAlive: true,
+    start: (env) => _bastion(env, 2),
+  },
+  { key: "deno", files: true, title: "Deno.serve", keepAlive: true, start: _denoServe },
+  { key: "caddy", files: true, title: "Caddy", keepAlive: true, start: _caddy },
+  { key: "nginx", files: true, title: "nginx (2 workers)", keepAlive: true, start: _nginx },
+  { key: "python", files: true, title: "Python http.server", keepAlive: false, start: _python },
+  { key: "floor", files: false, title: "Deno.listen floor", keepAlive: true, start: _floor },
 ];
 
 async function _bastion(env: BenchEnv, workers: number): Promise<RunningPeer | string> {
@@ -107,6 +125,40 @@ async function _denoServe(env: BenchEnv): Promise<RunningPeer | string> {
   const started = env.procs.spawn("Deno.serve", Deno.execPath(), args, {
     logFile: log,
     manyFiles: true,
+  });
+  const failure = await _ready(started, port, log);
+  return failure ?? _single(env, started, port, log);
+}
+
+async function _floor(env: BenchEnv): Promise<RunningPeer | string> {
+  const port = _freePort();
+  const log = `${env.tmp}/listen-floor.log`;
+  const args = [
+    "run",
+    "--allow-net=127.0.0.1",
+    `${env.repo}/scripts/bench/listen_floor_peer.ts`,
+    String(port),
+  ];
+  const started = env.procs.spawn("Deno.listen floor", Deno.execPath(), args, {
+    logFile: log,
+    manyFiles: true,
+  });
+  const failure = await _ready(started, port, log);
+  return failure ?? _single(env, started, port, log);
+}
+
+/** `caddy file-server`: its defaults (no access log, no admin endpoint), data kept in `tmp`. */
+async function _caddy(env: BenchEnv): Promise<RunningPeer | string> {
+  if (env.caddy === null) return "caddy not found";
+  const port = _freePort();
+  const home = `${env.tmp}/caddy`;
+  await Deno.mkdir(home, { recursive: true });
+  const log = `${home}/caddy.log`;
+  const args = ["file-server", "--listen", `127.0.0.1:${port}`, "--root", env.root];
+  const started = env.procs.spawn("caddy", env.caddy, args, {
+    logFile: log,
+    manyFiles: true,
+    env: { HOME: home, XDG_DATA_HOME: home, XDG_CONFIG_HOME: home },
   });
   const failure = await _ready(started, port, log);
   return failure ?? _single(env, started, port, log);
@@ -224,10 +276,17 @@ export async function probe(port: number, path: string): Promise<number> {
     const request = `GET ${path} HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nConnection: close\r\n\r\n`;
     await conn.write(new TextEncoder().encode(request));
     const buffer = new Uint8Array(16 * 1024);
-    const n = await conn.read(buffer);
-    const line = new TextDecoder().decode(buffer.subarray(0, n ?? 0));
-    while (await conn.read(buffer) !== null) { /* the rest, until the server closes */ }
-    const match = line.match(/^HTTP\/1\.[01] (\d{3})/);
+    let text = "";
+    // Up to the end of the body: a server that keeps the connection open anyway does not hang it.
+    for (let reads = 0; reads < 1000; reads++) {
+      const n = await conn.read(buffer);
+      if (n === null) break;
+      text += new TextDecoder("latin1").decode(buffer.subarray(0, n));
+      const end = text.indexOf("\r\n\r\n");
+      const length = /\r\ncontent-length: *(\d+)/i.exec(text.slice(0, end));
+      if (end >= 0 && length !== null && text.length >= end + 4 + Number(length[1])) break;
+    }
+    const match = text.match(/^HTTP\/1\.[01] (\d{3})/);
     return match === null ? 0 : Number(match[1]);
   } catch {
     return 0;

@@ -4,13 +4,15 @@
  * @module
  */
 
-import type { ProcessSet } from "./procs.ts";
+import { type ProcessSet, RAISE_FILES } from "./procs.ts";
 
 /** One wrk run. */
 export interface WrkResult {
   rps: number;
   p50Ms: number;
   p99Ms: number;
+  /** The slowest request's latency: a starved connection shows here. */
+  maxMs: number;
   /** Socket errors and non-2xx/3xx responses, e.g. `read 12, non-2xx 3`; "" when none. */
   errors: string;
   /** wrk's user + system CPU time (0 when unknown). */
@@ -48,7 +50,8 @@ export async function runWrk(procs: ProcessSet, options: WrkOptions): Promise<Wr
     options.url,
   ];
   // bash's `times` after wrk: wrk's own CPU time, so other load can be told apart.
-  const script = 'wrk "$@"; status=$?; echo; times; exit $status';
+  // Many connections need the open-files limit raised first.
+  const script = `${RAISE_FILES}; wrk "$@"; status=$?; echo; times; exit $status`;
   const { code, out } = await procs.run("wrk", "bash", ["-c", script, "wrk", ...args]);
   if (code !== 0) throw new Error(`wrk failed: ${out.trim().split("\n").pop()}`);
   return { ...parseWrk(out), cpuSeconds: _childTimes(out) };
@@ -67,7 +70,8 @@ export function parseWrk(text: string): WrkResult {
   const rps = text.match(/^Requests\/sec:\s+([\d.]+)/m);
   const p50 = text.match(/^\s+50%\s+([\d.]+)(us|ms|s|m)\s*$/m);
   const p99 = text.match(/^\s+99%\s+([\d.]+)(us|ms|s|m)\s*$/m);
-  if (rps === null || p50 === null || p99 === null) {
+  const max = text.match(/^\s+Latency\s+\S+\s+\S+\s+([\d.]+)(us|ms|s|m)\s/m);
+  if (rps === null || p50 === null || p99 === null || max === null) {
     throw new Error(`Unreadable wrk output: ${text.slice(0, 200)}`);
   }
   const errors: string[] = [];
@@ -83,6 +87,7 @@ export function parseWrk(text: string): WrkResult {
     rps: Number(rps[1]),
     p50Ms: _ms(p50[1], p50[2]),
     p99Ms: _ms(p99[1], p99[2]),
+    maxMs: _ms(max[1], max[2]),
     errors: errors.join(", "),
     cpuSeconds: 0,
   };
