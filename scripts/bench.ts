@@ -57,6 +57,8 @@ const PYTHON_QUICK: Timing = { warmup: 1, seconds: 1, repeats: 1 };
 /** Past this, the remaining rows are skipped (the issue's bound is 15 minutes). */
 const BUDGET_MS = 14 * 60_000;
 const IDLE_CONNECTIONS = 10_000;
+/** How long after the load rows RSS is read again. */
+const SETTLE_MS = 15_000;
 const REPO = new URL("..", import.meta.url).pathname.replace(/\/$/, "");
 const DOCS = `${REPO}/docs/benchmarks.md`;
 
@@ -166,6 +168,12 @@ async function _loadRows(env: BenchEnv, results: Results, quick: boolean): Promi
     for (const row of LOAD_ROWS) await _loadRow(env, row, up, results);
     for (const { peer, running } of up) {
       results[peer.key].rss.afterLoadKiB = readMemory(running.pids()).rssKiB;
+    }
+    // V8's memory reducer collects a burst's garbage about 8 s after the allocation stops.
+    say(`waiting ${SETTLE_MS / 1000} s for memory to settle`);
+    await new Promise((resolve) => setTimeout(resolve, SETTLE_MS));
+    for (const { peer, running } of up) {
+      results[peer.key].rss.settledKiB = readMemory(running.pids()).rssKiB;
     }
   } finally {
     for (const { peer, running } of up) {
@@ -315,6 +323,9 @@ function _report(machine: string, versions: string[], results: Results, quick: b
     "one more idle connection costs, without what the first thousands grow once (a V8 young " +
     "generation at its full size, tables) — the target applies to it, and the floor is " +
     "measured the same way. nginx: master plus workers, summed.",
+    "- RSS of the processes up for the load rows: right after start, right after the last " +
+    "row, and 15 s later, when V8's memory reducer has collected the garbage a burst left " +
+    "(it waits about 8 s after allocation stops; `docs/performance.md`).",
     "- Not every server runs every row (`—`): the floor answers no files; Python and " +
     "`Deno.serve` are left out of the 1 000 and 10 000 connection rows.",
     "- Other load: the cores are shared with whatever else runs. Every run counts the CPU " +

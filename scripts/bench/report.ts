@@ -16,8 +16,8 @@ export interface PeerResult {
   load: Record<string, Outcome<LoadStat>>;
   download: Outcome<Download>;
   idle: Outcome<Idle>;
-  /** RSS of the process started for the load rows: right after start, after the rows. */
-  rss: { startKiB?: number; afterLoadKiB?: number };
+  /** RSS of the process started for the load rows: after start, after the rows, 15 s later. */
+  rss: { startKiB?: number; afterLoadKiB?: number; settledKiB?: number };
 }
 
 /** A figure a server is not asked for (shown as `—`). */
@@ -152,11 +152,10 @@ function _rows(): Row[] {
       _ratio("×1/floor", _num(all.b1.idle, _marginal), _num(all.floor.idle, _marginal), null),
   });
   rows.push({
-    label: "RSS MiB: started / after the load rows",
+    label: "RSS MiB: started / after the load rows / 15 s later",
     cell: (r) =>
-      r.rss.startKiB === undefined
-        ? "n/a"
-        : `${_mib(r.rss.startKiB)} / ${r.rss.afterLoadKiB ? _mib(r.rss.afterLoadKiB) : "n/a"}`,
+      r.rss.startKiB === undefined ? "n/a" : [r.rss.startKiB, r.rss.afterLoadKiB, r.rss.settledKiB]
+        .map((kib) => kib === undefined ? "n/a" : _mib(kib)).join(" / "),
     ratios: () => "",
   });
   return rows;
