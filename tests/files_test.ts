@@ -21,9 +21,6 @@ import {
 } from "./_harness.ts";
 import { downloadHash, writePseudoRandomFile } from "./_download.ts";
 
-const encoder = new TextEncoder();
-const decoder = new TextDecoder();
-
 async function fetchPath(server: Bastion, path: string, extra = ""): Promise<RawResponse> {
   return await roundTrip(server.port, get(path, extra));
 }
