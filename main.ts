@@ -9,9 +9,10 @@ import { helpText } from "./src/config_flags.ts";
 import { startBastion } from "./src/assemble.ts";
 import { escapeControl, Logger } from "./src/log.ts";
 import { createShared } from "./src/shared/shared_state.ts";
+import { startFleet } from "./src/shared/fleet_sync.ts";
 import { inWorker, reusePortUnavailable, runWorker, WorkerPool } from "./src/server/workers.ts";
 import { printedCommand } from "./src/permissions.ts";
-import { bannerFields, prepare, StartupError } from "./src/startup.ts";
+import { bannerFields, prepare, sharedStatePassword, StartupError } from "./src/startup.ts";
 import { VERSION } from "./src/version.ts";
 
 const EXIT_USAGE = 2;
@@ -40,6 +41,15 @@ async function main(args: string[]): Promise<void> {
     worker: config.workers > 1 ? 0 : 1,
   });
   const shared = createShared(config, prepared.uploadBytes);
+  const fleet = config.sharedState === null
+    ? null
+    : startFleet(config.sharedState, await sharedStatePassword(config), {
+      table: shared.clients,
+      quota: config.readOnly ? null : shared.quota,
+      rateLimit: config.rateLimit,
+      ban: config.ban,
+      log,
+    });
   const startedAt = Date.now();
   const server = await _listen(config, async () => {
     if (config.workers === 1) return startBastion({ config, log, prepared, shared, startedAt });
@@ -49,6 +59,7 @@ async function main(args: string[]): Promise<void> {
   // Before the banner: whoever sees it may send a signal at once.
   _onSignals(async () => {
     await server.shutdown();
+    await fleet?.stop();
     log.always("bastion stopped");
     await log.flush();
     Deno.exit(0);

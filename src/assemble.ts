@@ -16,6 +16,7 @@ import { TrustedProxies } from "./guard/trust_proxy.ts";
 import { BearerAuth } from "./guard/upload_auth.ts";
 import type { Logger } from "./log.ts";
 import { Admission } from "./server/admission.ts";
+import { FleetDeltas } from "./shared/fleet_deltas.ts";
 import { CommonHeaders } from "./server/common_headers.ts";
 import type { ServerContext } from "./server/context.ts";
 import { DeadlineSweeper, sweepInterval } from "./server/deadlines.ts";
@@ -115,7 +116,11 @@ function _app(options: BastionOptions, addr: Deno.NetAddr): App {
 
 /** Caps, queue, rate limit and bans over the shared client table; this worker's share of the queue. */
 function _admission(config: Config, log: Logger, shared: SharedState): Admission {
+  // In a fleet, what this thread counts goes to the main thread's sync (fleet_sync.ts).
+  const fleet = config.sharedState === null ? undefined : new FleetDeltas();
+  fleet?.startSending();
   return new Admission({
+    fleet,
     table: shared.clients,
     maxConnections: config.maxConnections,
     maxConnectionsPerIp: config.maxConnectionsPerIp,

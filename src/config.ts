@@ -25,7 +25,10 @@ import {
 } from "./config_values.ts";
 import type { BanRule } from "./config_values.ts";
 
+import { sharedState, type SharedStateConfig } from "./config_shared_state.ts";
+
 export { type BanRule, ConfigError, type RateLimit } from "./config_values.ts";
+export type { SharedStateConfig } from "./config_shared_state.ts";
 
 /** Everything the server needs to know, validated once at start-up. */
 export interface Config {
@@ -79,6 +82,8 @@ export interface Config {
   shutdownTimeoutMs: number;
   logFormat: "text" | "json";
   logLevel: "debug" | "info" | "warn" | "error";
+  /** Where a fleet shares its state; `null` without `--shared-state`. */
+  sharedState: SharedStateConfig | null;
 }
 
 /** What the command line asks for. */
@@ -206,6 +211,11 @@ function _buildConfig(values: Values): Config {
     ..._timeouts(flags),
     logFormat: choice("log-format", flags.value("log-format"), ["text", "json"]),
     logLevel: choice("log-level", flags.value("log-level"), ["debug", "info", "warn", "error"]),
+    sharedState: sharedState(
+      flags.text("shared-state"),
+      flags.text("shared-state-password-file"),
+      flags.value("shared-state-prefix"),
+    ),
   };
   if ((config.cert === null) !== (config.key === null)) {
     throw new ConfigError("--cert and --key go together: give both or neither");

@@ -60,6 +60,7 @@ Deno.test("parseCommand() defaults are those docs/configuration.md lists", () =>
     shutdownTimeoutMs: 10_000,
     logFormat: "text",
     logLevel: "info",
+    sharedState: null,
   });
 });
 

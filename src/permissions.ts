@@ -21,6 +21,9 @@ export const RUNTIME_FLAGS: readonly string[] = [
   "--v8-flags=--max-semi-space-size=8",
 ];
 
+/** The environment variable the Redis client (`@redis/client`) reads. */
+export const REDIS_CLIENT_VARIABLE = "REDIS_DEBUG_MAINTENANCE";
+
 /** What the server process may touch. */
 export interface PermissionPlan {
   /** Paths to read, absolute. */
@@ -57,11 +60,14 @@ export function permissionPlan(config: Config, options: PlanOptions = {}): Permi
     if (!_inside(config.root, config.uploadDir)) read.push(config.uploadDir);
     write.push(config.uploadDir);
   }
-  for (const file of [config.cert, config.key, config.uploadTokenFile]) {
+  const passwordFile = config.sharedState?.passwordFile ?? null;
+  for (const file of [config.cert, config.key, config.uploadTokenFile, passwordFile]) {
     if (file !== null) read.push(file);
   }
   if (config.workers > 1 && options.main) read.push(...workerModules(options.main));
   const env = options.tokenFromEnv && !config.readOnly ? [TOKEN_VARIABLE] : [];
+  // The Redis client reads this one variable of its own when it connects.
+  if (config.sharedState !== null) env.push(REDIS_CLIENT_VARIABLE);
   return { read, write, env };
 }
 

@@ -5,6 +5,7 @@
  * @module
  */
 
+import { shownSharedState } from "./config_shared_state.ts";
 import type { Config } from "./config.ts";
 import type { Prepared } from "./types.ts";
 import { tokenFromText } from "./guard/upload_auth.ts";
@@ -107,6 +108,26 @@ async function _uploadToken(config: Config): Promise<string | null> {
   }
 }
 
+/**
+ * The Redis password of `--shared-state-password-file` (its first line), or
+ * `null` without one. Throws {@linkcode StartupError} when it cannot be read.
+ *
+ * @example
+ * ```ts
+ * import { sharedStatePassword } from "./startup.ts";
+ * import type { Config } from "./config.ts";
+ * declare const config: Config;
+ * const password = await sharedStatePassword(config);
+ * ```
+ */
+export async function sharedStatePassword(config: Config): Promise<string | null> {
+  const file = config.sharedState?.passwordFile ?? null;
+  if (file === null) return null;
+  const password = (await _readSecret(file, "--shared-state-password-file")).split(/\r?\n/)[0];
+  if (password === "") throw new StartupError(`--shared-state-password-file is empty: ${file}`);
+  return password;
+}
+
 async function _readSecret(path: string, flag: string): Promise<string> {
   _requirePermission({ name: "read", path }, `--allow-read=${path}`);
   try {
@@ -153,6 +174,9 @@ export function bannerFields(
     "rate limit": config.rateLimit === null
       ? "off"
       : `${config.rateLimit.rate}/s, burst ${config.rateLimit.burst}`,
+    ...(config.sharedState === null ? {} : {
+      "shared state": `${shownSharedState(config.sharedState)} (${config.sharedState.prefix})`,
+    }),
   };
 }
 

@@ -8,6 +8,7 @@
 import type { BanRule, RateLimit } from "../config.ts";
 import type { SecurityReason } from "../http/http_error.ts";
 import { ClientTable, type Refusal } from "../shared/client_table.ts";
+import type { FleetDeltas } from "../shared/fleet_deltas.ts";
 
 /** Options of {@linkcode Admission}. */
 export interface AdmissionOptions {
@@ -21,6 +22,8 @@ export interface AdmissionOptions {
   ban: BanRule | null;
   /** Called once when a rejection starts a ban. */
   onBan?: (ip: string) => void;
+  /** In a fleet: where tokens taken, rejections and bans are counted for the others. */
+  fleet?: FleetDeltas;
 }
 
 /** Security reasons that count towards a ban (`docs/security.md`). */
@@ -118,6 +121,7 @@ export class Admission {
     const { rateLimit, table } = this.#options;
     if (rateLimit === null) return 0;
     const waitMs = table.take(ip, rateLimit, Date.now());
+    if (waitMs === 0) this.#options.fleet?.token(ip);
     return waitMs === 0 ? 0 : Math.max(1, Math.ceil(waitMs / 1000));
   }
 
@@ -131,10 +135,15 @@ export class Admission {
    * started a ban (reported once through `onBan`).
    */
   strike(ip: string, reason: SecurityReason): boolean {
-    const { ban, table, onBan } = this.#options;
+    const { ban, table, onBan, fleet } = this.#options;
     if (ban === null || !STRIKE_REASONS.has(reason)) return false;
-    const banned = table.strike(ip, ban, Date.now());
-    if (banned) onBan?.(ip);
+    const now = Date.now();
+    const banned = table.strike(ip, ban, now);
+    fleet?.strike(ip);
+    if (banned) {
+      fleet?.ban(ip, now + ban.banMs);
+      onBan?.(ip);
+    }
     return banned;
   }
 

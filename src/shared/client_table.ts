@@ -199,13 +199,45 @@ export class ClientTable {
       if (count < rule.count) return false;
       d[slot + F.banUntil] = now + rule.banMs;
       d[slot + F.windowCount] = d[slot + F.previousCount] = 0;
-      // Whole seconds since the table was made, rounded up: an Int32 lasts 68 years.
-      const end = Math.ceil((now + rule.banMs - d[H.createdAt]) / 1000);
-      if (end > Atomics.load(this.#ints, I.latestBanEnd)) {
-        Atomics.store(this.#ints, I.latestBanEnd, end);
-      }
+      this.#noteBanEnd(now + rule.banMs);
       return true;
     });
+  }
+
+  /**
+   * Takes `count` tokens that `ip` spent elsewhere (other instances of a
+   * fleet) from its bucket, which may go into debt down to minus the burst:
+   * the client then waits until the fleet's use is paid back.
+   */
+  charge(ip: string, count: number, bucket: RateLimit, now: number): void {
+    this.#lock.run(() => {
+      const slot = this.#slot(ip, now, true);
+      const at = slot < 0 ? H.overflowTokens : slot + F.tokens;
+      const d = this.#data;
+      const elapsed = Math.max(0, now - d[at + 1]);
+      const tokens = Math.min(bucket.burst, d[at] + (elapsed * bucket.rate) / 1000);
+      d[at + 1] = now;
+      d[at] = Math.max(-bucket.burst, tokens - count);
+    });
+  }
+
+  /** Bans `ip` until `until` (ms since the epoch), unless a longer ban is in force. */
+  banUntil(ip: string, until: number, now: number): void {
+    this.#lock.run(() => {
+      const slot = this.#slot(ip, now, true);
+      if (slot < 0 || this.#data[slot + F.banUntil] >= until) return;
+      this.#data[slot + F.banUntil] = until;
+      this.#noteBanEnd(until);
+    });
+  }
+
+  /** Raises the end of the latest ban to `until` if it is later. */
+  #noteBanEnd(until: number): void {
+    // Whole seconds since the table was made, rounded up: an Int32 lasts 68 years.
+    const end = Math.ceil((until - this.#data[H.createdAt]) / 1000);
+    if (end > Atomics.load(this.#ints, I.latestBanEnd)) {
+      Atomics.store(this.#ints, I.latestBanEnd, end);
+    }
   }
 
   /**

@@ -159,3 +159,27 @@ Deno.test("ClientTable counts an IPv4-mapped IPv6 client as its IPv4 address", (
   assertEquals(table.open("::ffff:10.0.0.1", { perIp: 1, global: 9 }, 4), null);
   assertEquals(table.open("10.0.0.1", { perIp: 1, global: 9 }, 5), "per-ip");
 });
+
+Deno.test("ClientTable.charge() takes what a fleet's other instances took, into debt down to minus the burst", () => {
+  const table = ClientTable.create(64);
+  const bucket = { rate: 10, burst: 3 };
+  table.charge("a", 2, bucket, 0);
+  assertEquals(table.take("a", bucket, 0), 0, "one of three tokens left");
+  assertEquals(table.take("a", bucket, 0), 100);
+  table.charge("a", 50, bucket, 0);
+  // Debt of 3 (the floor): 4 tokens' worth of refill, 400 ms, before the next request.
+  assertEquals(table.take("a", bucket, 0), 400);
+  assertEquals(table.take("a", bucket, 400), 0);
+  assertEquals(table.take("b", bucket, 0), 0, "other clients are not charged");
+});
+
+Deno.test("ClientTable.banUntil() bans until the given end and keeps a longer ban", () => {
+  const table = ClientTable.create(64);
+  table.banUntil("10.0.0.1", 5000, 1000);
+  assertTrue(table.banned("10.0.0.1", 4999));
+  assertEquals(table.open("10.0.0.1", caps, 2000), "banned");
+  table.banUntil("10.0.0.1", 3000, 2000);
+  assertTrue(table.banned("10.0.0.1", 4000), "a shorter ban does not cut a longer one");
+  assertTrue(!table.banned("10.0.0.1", 5000));
+  assertTrue(!table.banned("10.0.0.2", 2000));
+});

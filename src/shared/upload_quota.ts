@@ -20,20 +20,21 @@ const UPLOAD_NAME = /^upload_\d{8}_\d{6}_[0-9a-f]{12}\.json$/;
  * ```
  */
 export class UploadQuota {
-  #used: BigInt64Array;
+  /** Bytes stored through this process, then bytes stored elsewhere in a fleet. */
+  #cells: BigInt64Array;
   #limit: bigint;
   readonly buffer: SharedArrayBuffer;
 
   private constructor(buffer: SharedArrayBuffer, limit: number) {
     this.buffer = buffer;
-    this.#used = new BigInt64Array(buffer);
+    this.#cells = new BigInt64Array(buffer);
     this.#limit = BigInt(limit);
   }
 
   /** A new quota of `limit` bytes of which `used` are taken. */
   static create(limit: number, used: number): UploadQuota {
-    const quota = new UploadQuota(new SharedArrayBuffer(8), limit);
-    Atomics.store(quota.#used, 0, BigInt(used));
+    const quota = new UploadQuota(new SharedArrayBuffer(16), limit);
+    Atomics.store(quota.#cells, 0, BigInt(used));
     return quota;
   }
 
@@ -47,24 +48,33 @@ export class UploadQuota {
     return Number(this.#limit);
   }
 
-  /** Bytes in use. */
+  /** Bytes in use through this process. */
   get used(): number {
-    return Number(Atomics.load(this.#used, 0));
+    return Number(Atomics.load(this.#cells, 0));
+  }
+
+  /** Bytes a fleet's other instances use (0 alone), counted against the same limit. */
+  get elsewhere(): number {
+    return Number(Atomics.load(this.#cells, 1));
+  }
+
+  set elsewhere(bytes: number) {
+    Atomics.store(this.#cells, 1, BigInt(Math.max(0, Math.round(bytes))));
   }
 
   /** Takes `bytes` from the budget; false (and nothing taken) when they do not fit. */
   reserve(bytes: number): boolean {
     const size = BigInt(bytes);
     for (;;) {
-      const used = Atomics.load(this.#used, 0);
-      if (used + size > this.#limit) return false;
-      if (Atomics.compareExchange(this.#used, 0, used, used + size) === used) return true;
+      const used = Atomics.load(this.#cells, 0);
+      if (used + Atomics.load(this.#cells, 1) + size > this.#limit) return false;
+      if (Atomics.compareExchange(this.#cells, 0, used, used + size) === used) return true;
     }
   }
 
   /** Gives `bytes` back. */
   release(bytes: number): void {
-    Atomics.sub(this.#used, 0, BigInt(bytes));
+    Atomics.sub(this.#cells, 0, BigInt(bytes));
   }
 }
 

@@ -20,3 +20,13 @@ Deno.test("storedUploadBytes() counts stored uploads, not temporaries or other f
   assertEquals(await storedUploadBytes(dir), 5);
   await Deno.remove(dir, { recursive: true });
 });
+
+Deno.test("UploadQuota counts bytes stored elsewhere in a fleet against the same limit", () => {
+  const quota = UploadQuota.create(100, 10);
+  quota.elsewhere = 80;
+  assertEquals(quota.reserve(11), false);
+  assertEquals(quota.reserve(10), true);
+  assertEquals(UploadQuota.attach(quota.buffer, 100).elsewhere, 80, "every thread sees it");
+  quota.elsewhere = -5;
+  assertEquals(quota.elsewhere, 0, "never below zero");
+});
