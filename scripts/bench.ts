@@ -65,6 +65,8 @@ const DOCS = `${REPO}/docs/benchmarks.md`;
 /** Every server that serves files; the floor joins the rows of small keep-alive requests. */
 const FILE_SERVERS = ["b1", "b2", "deno", "caddy", "nginx", "python"] as const;
 const SMALL = [...FILE_SERVERS, "floor"] as const;
+/** The rows where a fleet of one is set beside bastion alone. */
+const WITH_FLEET = [...SMALL, "b1s"] as const;
 /** Thousands of connections: the servers built for them (Python and Deno.serve are not run). */
 const MANY = ["b1", "b2", "caddy", "nginx", "floor"] as const;
 
@@ -74,7 +76,7 @@ const LOAD_ROWS: LoadRow[] = [
     path: FIXTURE.page.path,
     connections,
     close: false,
-    peers: SMALL,
+    peers: connections === 1 ? SMALL : WITH_FLEET,
   })),
   { id: "close50", path: FIXTURE.page.path, connections: 50, close: true, peers: FILE_SERVERS },
   { id: "file1m", path: FIXTURE.file1m.path, connections: 16, close: false, peers: FILE_SERVERS },
@@ -122,6 +124,7 @@ async function _attempt<T>(what: string, measure: () => Promise<T>): Promise<T |
 
 /** The memory rows of `peer`, on a process started for them alone. */
 async function _memoryPeer(env: BenchEnv, peer: PeerSpec): Promise<PeerResult> {
+  if (peer.memoryRows === false) return { load: {}, download: NOT_RUN, idle: NOT_RUN, rss: {} };
   const busy = await cpuBusy(500);
   idleCpu.push(`${peer.title} ${Math.round(busy * 100)} %`);
   say(`${peer.title}: starting for the memory rows (CPU busy before: ${Math.round(busy * 100)} %)`);
@@ -337,7 +340,12 @@ function _report(machine: string, versions: string[], results: Results, quick: b
     "servers were up at once for the load rows, whose runs took turns (run 1 of every " +
     "server, then run 2…), so that the machine's drift in speed over minutes falls on every " +
     "server alike instead of on whichever ran in a slow minute.",
-    "- The 1 GiB file is sparse (no disk reads); it is read once before the first server.",
+    "- The 1 GiB file is sparse (no disk reads); it is read once before the first server. " +
+    "Each server downloads it three times: the time shown is the median, the RSS growth the " +
+    "peak over the three.",
+    "- `--shared-state`: bastion with 1 worker in a fleet of one, on a redis-server of its " +
+    "own on loopback, with a rate limit of 1 000 000/s so that every request is counted and " +
+    "synced; its ratio is to bastion alone, whose rate limit is off.",
     "- Caddy: `caddy file-server` with its defaults (no access log), Go using both cores.",
     "- Python's `http.server` answers HTTP/1.0 and closes every connection: its keep-alive rows " +
     "open a connection per request.",
@@ -357,13 +365,14 @@ async function _writeDocs(procs: ProcessSet, report: string): Promise<void> {
     "# Benchmarks",
     "",
     "`deno task bench` (`docs/performance.md`) measures bastion next to its peers on loopback: bastion with 1",
-    "and 2 workers, a `Deno.serve` file server reading the file on every request",
-    "(`scripts/bench/deno_serve_peer.ts`), Caddy (`caddy file-server`), nginx (2 workers,",
-    "sendfile), Python's `http.server`, and the runtime's floor: a bare `Deno.listen` loop",
-    "answering one constant 2 KiB response (`scripts/bench/listen_floor_peer.ts`), all but the",
-    "floor serving the same generated web root. wrk (`-t1`) drives the load rows; curl the",
-    "1 GiB download; `scripts/bench/idle_holder.ts` holds the idle connections. It installs wrk,",
-    "nginx and Caddy with apt-get when missing, takes about 12 minutes on 2 cores, and rewrites",
+    "and 2 workers (and with 1 worker in a fleet of one through `--shared-state`), a `Deno.serve`",
+    "file server reading the file on every request (`scripts/bench/deno_serve_peer.ts`), Caddy",
+    "(`caddy file-server`), nginx (2 workers, sendfile), Python's `http.server`, and the",
+    "runtime's floor: a bare `Deno.listen` loop answering one constant 2 KiB response",
+    "(`scripts/bench/listen_floor_peer.ts`), all but the floor serving the same generated web",
+    "root. wrk (`-t1`) drives the load rows; curl the 1 GiB downloads;",
+    "`scripts/bench/idle_holder.ts` holds the idle connections. It installs wrk, nginx, Caddy",
+    "and Redis with apt-get when missing, takes about 13 minutes on 2 cores, and rewrites",
     "this file (`-- --quick` for a short run that leaves it alone).",
     "",
     "## Latest results",
@@ -412,6 +421,7 @@ async function main(): Promise<void> {
       root,
       nginx: tools.nginx,
       caddy: tools.caddy,
+      redis: tools.redis,
       python: tools.python,
     };
     const results = {} as Results;

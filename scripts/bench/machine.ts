@@ -1,5 +1,5 @@
 /**
- * The tools the benchmark needs (wrk, nginx and Caddy from Debian packages,
+ * The tools the benchmark needs (wrk, nginx, Caddy and Redis from Debian packages,
  * python3, curl) and a description of the machine it runs on.
  * @module
  */
@@ -11,17 +11,18 @@ export interface Tools {
   wrk: string;
   nginx: string | null;
   caddy: string | null;
+  redis: string | null;
   python: string | null;
   versions: string[];
 }
 
 const EXTRA_PATH = ["/usr/local/sbin", "/usr/sbin", "/sbin"];
 /** The Debian packages installed when one of their programs is missing. */
-const PACKAGES = ["wrk", "nginx", "caddy"];
+const PACKAGES = ["wrk", "nginx", "caddy", "redis-server"];
 
 /**
  * Finds wrk, nginx and Caddy, installing the Debian packages when one is
- * missing (`apt-get update`, then `apt-get install -y wrk nginx caddy`).
+ * missing (`apt-get update`, then `apt-get install -y wrk nginx caddy redis-server`).
  * Throws without wrk.
  *
  * @example
@@ -49,6 +50,7 @@ export async function ensureTools(procs: ProcessSet, say: (line: string) => void
   if (wrk === null) throw new Error("wrk is not installed and apt-get could not install it");
   const nginx = which("nginx");
   const caddy = which("caddy");
+  const redis = which("redis-server");
   const python = await _python(procs);
   const versions = [
     `Deno ${Deno.version.deno}`,
@@ -60,7 +62,7 @@ export async function ensureTools(procs: ProcessSet, say: (line: string) => void
     python ? _first(await procs.run("python", python, ["--version"]), /Python [\d.]+/) : "",
     which("curl") ? _first(await procs.run("curl", "curl", ["--version"]), /curl [\d.]+/) : "",
   ].filter((v) => v !== "");
-  return { wrk, nginx, caddy, python, versions };
+  return { wrk, nginx, caddy, redis, python, versions };
 }
 
 /**

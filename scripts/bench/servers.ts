@@ -6,7 +6,7 @@
  * @module
  */
 
-import { RUNTIME_FLAGS } from "../../src/permissions.ts";
+import { REDIS_CLIENT_VARIABLE, RUNTIME_FLAGS } from "../../src/permissions.ts";
 import { childPids } from "./memory.ts";
 import type { ProcessSet, Started } from "./procs.ts";
 
@@ -21,6 +21,7 @@ export interface BenchEnv {
   root: string;
   nginx: string | null;
   caddy: string | null;
+  redis: string | null;
   python: string | null;
 }
 
@@ -35,12 +36,14 @@ export interface RunningPeer {
 
 /** A server of the benchmark. */
 export interface PeerSpec {
-  key: "b1" | "b2" | "deno" | "caddy" | "nginx" | "python" | "floor";
+  key: "b1" | "b1s" | "b2" | "deno" | "caddy" | "nginx" | "python" | "floor";
   title: string;
   /** Whether the server keeps connections open (HTTP/1.1 keep-alive). */
   keepAlive: boolean;
   /** Whether it serves the web root's files (the floor answers one constant response). */
   files: boolean;
+  /** Whether the memory rows run on it. @default true */
+  memoryRows?: boolean;
   /** The running server, or why it could not start (shown as n/a). */
   start(env: BenchEnv): Promise<RunningPeer | string>;
 }
@@ -57,7 +60,7 @@ export const BASTION_FLAGS = [
   "20000",
 ];
 
-/** The seven servers, in table order. */
+/** The servers, in table order. */
 export const PEERS: PeerSpec[] = [
   {
     key: "b1",
@@ -65,6 +68,14 @@ export const PEERS: PeerSpec[] = [
     title: "bastion 1 worker",
     keepAlive: true,
     start: (env) => _bastion(env, 1),
+  },
+  {
+    key: "b1s",
+    files: true,
+    memoryRows: false,
+    title: "bastion 1 worker, --shared-state",
+    keepAlive: true,
+    start: _bastionShared,
   },
   {
     key: "b2",
@@ -80,9 +91,44 @@ export const PEERS: PeerSpec[] = [
   { key: "floor", files: false, title: "Deno.listen floor", keepAlive: true, start: _floor },
 ];
 
-async function _bastion(env: BenchEnv, workers: number): Promise<RunningPeer | string> {
+/**
+ * bastion with 1 worker in a fleet of one, on a redis-server of its own: a
+ * rate limit too high to refuse anything, so that every request is counted
+ * and synced.
+ */
+async function _bastionShared(env: BenchEnv): Promise<RunningPeer | string> {
+  if (env.redis === null) return "redis-server not found";
+  const redisPort = _freePort();
+  const redis = env.procs.spawn("redis-server", env.redis, [
+    "--port",
+    String(redisPort),
+    "--bind",
+    "127.0.0.1",
+    "--save",
+    "",
+    "--appendonly",
+    "no",
+  ], { logFile: `${env.tmp}/redis.log` });
+  const running = await _bastion(env, 1, [
+    "--shared-state",
+    `redis://127.0.0.1:${redisPort}`,
+    "--rate-limit",
+    "1000000/s:1000000",
+  ]);
+  if (typeof running === "string") {
+    await env.procs.stop(redis);
+    return running;
+  }
+  return { ...running, stop: async () => (await running.stop(), await env.procs.stop(redis)) };
+}
+
+async function _bastion(
+  env: BenchEnv,
+  workers: number,
+  more: string[] = [],
+): Promise<RunningPeer | string> {
   const port = _freePort();
-  const log = `${env.tmp}/bastion-${workers}w.log`;
+  const log = `${env.tmp}/bastion-${workers}w${more.length > 0 ? "-shared" : ""}.log`;
   const read = workers > 1 ? `${env.root},${env.repo}` : env.root;
   const args = [
     "run",
@@ -91,6 +137,7 @@ async function _bastion(env: BenchEnv, workers: number): Promise<RunningPeer | s
     "--allow-net",
     `--allow-read=${read}`,
     `--allow-write=${env.root}/uploads`,
+    ...(more.length > 0 ? [`--allow-env=${REDIS_CLIENT_VARIABLE}`] : []),
     `${env.repo}/main.ts`,
     "--root",
     env.root,
@@ -98,6 +145,8 @@ async function _bastion(env: BenchEnv, workers: number): Promise<RunningPeer | s
     String(port),
     ...(workers > 1 ? ["--workers", String(workers)] : []),
     ...BASTION_FLAGS,
+    // Later flags win: the fleet's own rate limit replaces "off".
+    ...more,
   ];
   const started = env.procs.spawn(`bastion ${workers}w`, Deno.execPath(), args, {
     logFile: log,
