@@ -232,8 +232,8 @@ export class Connection implements Expiring {
       responder: this.#responder,
       local: this.#local,
     };
-    const { client, requestId, retryAfter } = admitted;
-    return exchange(io, { head, requestId, started, client }, retryAfter);
+    const { client, requestId, refusal } = admitted;
+    return exchange(io, { head, requestId, started, client }, refusal);
   }
 
   #finish(error?: unknown): void {

@@ -10,7 +10,6 @@
 import { type BodyLimits, BodyReader, type ByteSource } from "../http/body_reader.ts";
 import type { Handler } from "../http/handler.ts";
 import { HttpError } from "../http/http_error.ts";
-import { STATUS_CODE } from "../http/status.ts";
 import { interpretHead, type Request } from "../http/request.ts";
 import { type Outcome, type OutcomeOrigin, releaseResponse } from "./outcome.ts";
 import type { Responder } from "./responder.ts";
@@ -29,7 +28,7 @@ export interface ExchangeIo {
 
 /**
  * Interprets the head, lets the handler answer, and settles the body either
- * way; `retryAfter` above 0 refuses the request with a 429 instead.
+ * way; a `refusal` (a 429 or 403 from the request gate) answers it instead.
  *
  * @example
  * ```ts
@@ -39,13 +38,13 @@ export interface ExchangeIo {
  * declare const io: ExchangeIo, head: RequestHead;
  * const outcome = await exchange(io, {
  *   head, requestId: "r1", started: performance.now(), client: "192.0.2.7",
- * }, 0);
+ * }, null);
  * ```
  */
 export async function exchange(
   io: ExchangeIo,
   origin: OutcomeOrigin,
-  retryAfter: number,
+  refusal: HttpError | null,
 ): Promise<Outcome> {
   let request: Request | null = null;
   let body: BodyReader | null = null;
@@ -54,12 +53,7 @@ export async function exchange(
     request = interpretHead(origin.head!);
     body = new BodyReader(io.body, request.body, io.bodyLimits);
     // After the body reader exists, so the refusal path drains or closes for the body.
-    if (retryAfter > 0) {
-      throw new HttpError(STATUS_CODE.TooManyRequests, "Too many requests", {
-        reason: "rate",
-        headers: [["Retry-After", String(retryAfter)]],
-      });
-    }
+    if (refusal !== null) throw refusal;
     if (request.expectContinue) continued = new Continuer(io.responder, request, origin.requestId);
     const response = await io.handler.handle({
       request,

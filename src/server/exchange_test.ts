@@ -52,7 +52,8 @@ async function run(
   rest: string,
   options: {
     app?: Handler;
-    retryAfter?: number;
+    /** The request gate's refusal (`request_gate.ts`). */
+    refusal?: HttpError;
     onFill?: (clock: PhaseClock) => Promise<boolean>;
   } = {},
 ) {
@@ -84,12 +85,20 @@ async function run(
     return { written: () => written, rest: body.rest, logged: await logged(), clock };
   };
   try {
-    const outcome = await exchange(io, origin, options.retryAfter ?? 0);
+    const outcome = await exchange(io, origin, options.refusal ?? null);
     return { outcome, ...(await settle()) };
   } catch (error) {
     await settle();
     throw error;
   }
+}
+
+/** The 429 the request gate makes when the rate limit refuses a request. */
+function tooMany(seconds: number): HttpError {
+  return new HttpError(429, "Too many requests", {
+    reason: "rate",
+    headers: [["Retry-After", String(seconds)]],
+  });
 }
 
 function post(length: number, extra = ""): string {
@@ -105,7 +114,7 @@ function statusOf(outcome: Outcome): [number, boolean] {
 Deno.test("exchange() answers 429 with Retry-After and still drains the body", async () => {
   let called = false;
   const app = handler(() => (called = true, ok()));
-  const { outcome, rest } = await run(post(5), "hello" + NEXT, { app, retryAfter: 3 });
+  const { outcome, rest } = await run(post(5), "hello" + NEXT, { app, refusal: tooMany(3) });
   assertEquals(statusOf(outcome), [429, false]);
   assertTrue(outcome.response.headers.some(([n, v]) => n === "Retry-After" && v === "3"));
   assertEquals(outcome.error?.reason, "rate");
@@ -116,7 +125,7 @@ Deno.test("exchange() answers 429 with Retry-After and still drains the body", a
 
 Deno.test("exchange() answers 429 and marks the connection to close when the body awaits a 100 Continue", async () => {
   const { outcome, rest, written } = await run(post(5, "Expect: 100-continue\r\n"), "hello", {
-    retryAfter: 1,
+    refusal: tooMany(1),
   });
   assertEquals(statusOf(outcome), [429, true]);
   assertEquals(written(), "", "no 100 Continue was sent");

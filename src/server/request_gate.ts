@@ -6,7 +6,8 @@
  */
 
 import type { RequestHead } from "../http/head_parser.ts";
-import type { SecurityReason } from "../http/http_error.ts";
+import { HttpError, type SecurityReason } from "../http/http_error.ts";
+import { STATUS_CODE } from "../http/status.ts";
 import { fieldValue } from "../http/request.ts";
 import type { ServerContext } from "./context.ts";
 
@@ -14,14 +15,17 @@ import type { ServerContext } from "./context.ts";
 export interface Admitted {
   /** The client's address: the peer, or who a trusted proxy names. */
   client: string;
-  /** 0, or the seconds for a 429's `Retry-After` when the rate limit refuses it. */
-  retryAfter: number;
+  /** Why it is answered with an error instead of served (a 429, or a 403 for a ban), or `null`. */
+  refusal: HttpError | null;
   requestId: string;
 }
 
 /**
- * Checks the request `head` that `peer` sent; `null` when its client is
- * banned (the connection is then closed without an answer).
+ * Checks the request `head` that `peer` sent; `null` when the peer itself is
+ * banned (the connection is then closed without an answer). A banned client
+ * behind a trusted proxy gets a 403 instead: the proxy's connection carries
+ * other clients' requests, and a proxy that saw its upstream close on it would
+ * count the instance as failing.
  *
  * @example
  * ```ts
@@ -30,7 +34,7 @@ export interface Admitted {
  * import type { RequestHead } from "../http/head_parser.ts";
  * declare const ctx: ServerContext, head: RequestHead;
  * const admitted = admitRequest(ctx, "192.0.2.7", head);
- * if (admitted?.retryAfter === 0) console.log("serve", admitted.requestId);
+ * if (admitted?.refusal === null) console.log("serve", admitted.requestId);
  * ```
  */
 export function admitRequest(
@@ -39,11 +43,13 @@ export function admitRequest(
   head: RequestHead,
 ): Admitted | null {
   const client = ctx.proxies.clientAddress(peer, head.fields);
-  if (ctx.admission.banned(client)) return null;
+  const banned = ctx.admission.banned(client);
+  if (banned && client === peer) return null;
   ctx.proxyWarning.notice(peer, head.fields);
-  const retryAfter = ctx.admission.takeToken(client);
   const requestId = ctx.common.requestId(fieldValue(head.fields, "x-request-id"));
-  return { client, retryAfter, requestId };
+  if (banned) return { client, refusal: _bannedBehindProxy(), requestId };
+  const retryAfter = ctx.admission.takeToken(client);
+  return { client, refusal: retryAfter > 0 ? _tooMany(retryAfter) : null, requestId };
 }
 
 /**
@@ -59,4 +65,15 @@ export function strike(
 ): boolean {
   if (client === peer && ctx.proxies.trusts(peer)) return false;
   return ctx.admission.strike(client, reason);
+}
+
+function _tooMany(retryAfter: number): HttpError {
+  return new HttpError(STATUS_CODE.TooManyRequests, "Too many requests", {
+    reason: "rate",
+    headers: [["Retry-After", String(retryAfter)]],
+  });
+}
+
+function _bannedBehindProxy(): HttpError {
+  return new HttpError(STATUS_CODE.Forbidden, "Forbidden", { reason: "ban" });
 }

@@ -17,10 +17,15 @@ function head(fields = "") {
 Deno.test("request gate: a client is admitted with a token and a request id", () => {
   const { ctx } = testContext({ flags: ["--rate-limit", "1/s:2"] });
   const first = admitRequest(ctx, "192.0.2.7", head("X-Request-Id: abc-123\r\n"));
-  assertEquals(first, { client: "192.0.2.7", retryAfter: 0, requestId: "abc-123" });
-  assertEquals(admitRequest(ctx, "192.0.2.7", head())?.retryAfter, 0);
-  assertEquals(admitRequest(ctx, "192.0.2.7", head())?.retryAfter, 1, "over the burst: 429");
-  assertEquals(admitRequest(ctx, "192.0.2.8", head())?.retryAfter, 0, "another client");
+  assertEquals(first, { client: "192.0.2.7", refusal: null, requestId: "abc-123" });
+  assertEquals(admitRequest(ctx, "192.0.2.7", head())?.refusal, null);
+  const limited = admitRequest(ctx, "192.0.2.7", head())?.refusal;
+  assertEquals(
+    [limited?.status, limited?.headers],
+    [429, [["Retry-After", "1"]]],
+    "over the burst",
+  );
+  assertEquals(admitRequest(ctx, "192.0.2.8", head())?.refusal, null, "another client");
 });
 
 Deno.test("request gate: a banned client gets null, a strike counts against it", () => {
@@ -37,7 +42,9 @@ Deno.test("request gate: behind a trusted proxy the forwarded client is the one 
   assertEquals(admitRequest(ctx, "10.0.0.1", forwarded)?.client, "198.51.100.9");
   assertEquals(strike(ctx, "10.0.0.1", "10.0.0.1", "parse"), false, "the proxy itself is spared");
   assertEquals(strike(ctx, "10.0.0.1", "198.51.100.9", "parse"), true);
-  assertEquals(admitRequest(ctx, "10.0.0.1", forwarded), null);
+  // The proxy's connection carries other clients: the banned one gets a 403, not a close.
+  const banned = admitRequest(ctx, "10.0.0.1", forwarded)?.refusal;
+  assertEquals([banned?.status, banned?.reason], [403, "ban"]);
   assertEquals(
     admitRequest(ctx, "10.0.0.1", head())?.client,
     "10.0.0.1",
