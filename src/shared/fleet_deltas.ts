@@ -63,9 +63,16 @@ export class FleetDeltas {
     this.#bans.push([clientKey(ip), until]);
   }
 
-  /** Everything counted since the last drain, and a fresh start. */
+  /** Everything counted since the last drain, per client key, and a fresh start. */
   drain(): FleetBatch {
-    const batch: FleetBatch = { clients: [...this.#clients], bans: this.#bans };
+    const clients = new Map<string, ClientDelta>();
+    for (const [ip, delta] of this.#clients) {
+      const key = clientKey(ip);
+      const sum = clients.get(key);
+      if (sum === undefined) clients.set(key, delta);
+      else (sum.tokens += delta.tokens, sum.strikes += delta.strikes);
+    }
+    const batch: FleetBatch = { clients: [...clients], bans: this.#bans };
     this.#clients = new Map();
     this.#bans = [];
     return batch;
@@ -93,13 +100,13 @@ export class FleetDeltas {
     this.#channel = null;
   }
 
+  /** The counts of `ip` as given (keyed per client only at the drain: no work per request). */
   #delta(ip: string): ClientDelta | null {
-    const key = clientKey(ip);
-    let delta = this.#clients.get(key);
+    let delta = this.#clients.get(ip);
     if (delta === undefined) {
       if (this.#clients.size >= MAX_BATCH_CLIENTS) return null;
       delta = { tokens: 0, strikes: 0 };
-      this.#clients.set(key, delta);
+      this.#clients.set(ip, delta);
     }
     return delta;
   }
