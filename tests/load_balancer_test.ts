@@ -11,6 +11,8 @@ import { fileURLToPath } from "node:url";
 import { assertEquals, assertMatch, assertTrue } from "./_assert.ts";
 import { type Bastion, get, makeRoot, roundTrip, spawnBastion } from "./_harness.ts";
 import { parsePrometheus } from "./_prometheus.ts";
+import { redisUnavailable, withRedis } from "./_redis.ts";
+import { REDIS_CLIENT_VARIABLE } from "../src/permissions.ts";
 
 const LB_CONF = fileURLToPath(new URL("../deploy/nginx-lb.conf", import.meta.url));
 const BANNER = /listening on http:\/\/127\.0\.0\.1:(\d+)\//;
@@ -35,6 +37,10 @@ function findNginx(): string | null {
 
 const NGINX = findNginx();
 if (NGINX === null) console.log("load-balancer test skipped: nginx not found (apt install nginx)");
+const NO_REDIS = redisUnavailable();
+if (NGINX !== null && NO_REDIS !== null) {
+  console.log(`fleet-behind-nginx test skipped: ${NO_REDIS}`);
+}
 
 function freePort(): number {
   const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
@@ -43,11 +49,20 @@ function freePort(): number {
   return port;
 }
 
-async function startInstances(root: string, uploads: string): Promise<Instance[]> {
+async function startInstances(
+  root: string,
+  uploads: string,
+  more: { args?: string[]; permissions?: string[] } = {},
+): Promise<Instance[]> {
   const started = Array.from({ length: INSTANCES }, async () => {
     const process = spawnBastion(
-      ["--allow-net", `--allow-read=${root}`, `--allow-write=${uploads}`],
-      ["--root", root, "--port", "0", "--trust-proxy", "127.0.0.1"],
+      [
+        "--allow-net",
+        `--allow-read=${root}`,
+        `--allow-write=${uploads}`,
+        ...more.permissions ?? [],
+      ],
+      ["--root", root, "--port", "0", "--trust-proxy", "127.0.0.1", ...more.args ?? []],
     );
     const banner = await process.waitForLog(BANNER).catch(async (error) => {
       await process.stop();
@@ -239,5 +254,63 @@ Deno.test({
       await Deno.remove(nginxDir, { recursive: true }).catch(() => {});
       await Deno.remove(base, { recursive: true }).catch(() => {});
     }
+  },
+});
+
+Deno.test({
+  name:
+    "three instances behind nginx with --shared-state: one ban and one rate limit for the fleet",
+  ignore: NGINX === null || NO_REDIS !== null,
+  async fn() {
+    await withRedis(async (redis) => {
+      const { base, root, uploads } = await makeRoot();
+      const nginxDir = await Deno.makeTempDir({ prefix: "bastion-nginx-" });
+      let instances: Instance[] = [];
+      let nginx: { stop(): Promise<void> } | null = null;
+      try {
+        instances = await startInstances(root, uploads, {
+          args: ["--shared-state", redis.url, "--ban", "3/60s:300s", "--rate-limit", "10/s:10"],
+          permissions: [`--allow-env=${REDIS_CLIENT_VARIABLE}`],
+        });
+        for (const instance of instances) await instance.waitForLog(/shared state connected/);
+        const port = freePort();
+        const config = await writeNginxConfig(nginxDir, port, instances.map((i) => i.port));
+        nginx = await startNginx(NGINX!, nginxDir, config, port);
+        const from = (client: string) =>
+          roundTrip(
+            port,
+            get("/index.html", `X-Forwarded-For: ${client}\r\nConnection: close\r\n`),
+          );
+
+        // Round robin spreads one client's requests over the three: the rate limit holds for all.
+        const started = Date.now();
+        let ok = 0;
+        for (let i = 0; i < 60; i++) if ((await from("198.51.100.21")).status === 200) ok++;
+        const seconds = (Date.now() - started) / 1000;
+        // One instance alone: 10 + 10/s; three unshared: three times that. Bound: docs/deployment.md.
+        assertTrue(ok <= 10 + 10 * seconds + 2 * 10 + 3 * 10 * 0.15, `${ok} of 60 in ${seconds} s`);
+
+        // Three forged Hosts through nginx land on different instances and add up to one ban.
+        const forged = "GET /index.html HTTP/1.1\r\nHost: evil.example\r\n" +
+          "X-Forwarded-For: 198.51.100.22\r\nConnection: close\r\n\r\n";
+        for (let i = 0; i < 3; i++) assertEquals((await roundTrip(port, forged)).status, 403);
+        let refused = 0;
+        for (let attempt = 0; attempt < 20 && refused < 3; attempt++) {
+          const status = (await from("198.51.100.22")).status;
+          refused = status === 403 ? refused + 1 : 0;
+          if (status !== 403) await new Promise((resolve) => setTimeout(resolve, 50));
+        }
+        assertEquals(refused, 3, "three requests in a row refused: banned on every instance");
+        // nginx saw answers, not failures: other clients are still served by every instance.
+        for (let i = 0; i < 6; i++) assertEquals((await from("198.51.100.23")).status, 200);
+        const errors = await Deno.readTextFile(join(nginxDir, "error.log"));
+        assertTrue(!/upstream prematurely closed|no live upstreams/.test(errors), errors);
+      } finally {
+        await nginx?.stop();
+        await Promise.all(instances.map((instance) => instance.stop()));
+        await Deno.remove(nginxDir, { recursive: true }).catch(() => {});
+        await Deno.remove(base, { recursive: true }).catch(() => {});
+      }
+    });
   },
 });
