@@ -23,6 +23,7 @@
 import type { BanRule, RateLimit } from "../config_values.ts";
 import { clientKey } from "./client_key.ts";
 import { SharedLock } from "./shared_lock.ts";
+import { chargeTokens, drawToken } from "./token_bucket.ts";
 
 /** Slot fields, as Float64Array offsets within a slot (a bucket's time follows its tokens). */
 const F = {
@@ -171,7 +172,7 @@ export class ClientTable {
   take(ip: string, bucket: RateLimit, now: number): number {
     return this.#lock.run(() => {
       const slot = this.#slot(ip, now, true);
-      return _draw(this.#data, slot < 0 ? H.overflowTokens : slot + F.tokens, bucket, now);
+      return drawToken(this.#data, slot < 0 ? H.overflowTokens : slot + F.tokens, bucket, now);
     });
   }
 
@@ -212,12 +213,7 @@ export class ClientTable {
   charge(ip: string, count: number, bucket: RateLimit, now: number): void {
     this.#lock.run(() => {
       const slot = this.#slot(ip, now, true);
-      const at = slot < 0 ? H.overflowTokens : slot + F.tokens;
-      const d = this.#data;
-      const elapsed = Math.max(0, now - d[at + 1]);
-      const tokens = Math.min(bucket.burst, d[at] + (elapsed * bucket.rate) / 1000);
-      d[at + 1] = now;
-      d[at] = Math.max(-bucket.burst, tokens - count);
+      chargeTokens(this.#data, slot < 0 ? H.overflowTokens : slot + F.tokens, count, bucket, now);
     });
   }
 
@@ -286,22 +282,6 @@ function _tier(d: Float64Array, slot: number, now: number): number {
   if (d[slot + F.key1] === 0) return EMPTY;
   if (d[slot + F.conns] > 0) return NEVER;
   return d[slot + F.banUntil] > now ? BANNED : IDLE;
-}
-
-/**
- * Takes a token from the bucket whose token count is `d[at]` and whose last
- * refill time is `d[at + 1]`; 0 when taken, else milliseconds to wait.
- */
-function _draw(d: Float64Array, at: number, bucket: RateLimit, now: number): number {
-  const elapsed = Math.max(0, now - d[at + 1]);
-  const tokens = Math.min(bucket.burst, d[at] + (elapsed * bucket.rate) / 1000);
-  d[at + 1] = now;
-  if (tokens >= 1) {
-    d[at] = tokens - 1;
-    return 0;
-  }
-  d[at] = tokens;
-  return Math.ceil(((1 - tokens) * 1000) / bucket.rate);
 }
 
 /** Two independent 31-bit hashes of `text` (FNV-1a and djb2). */
