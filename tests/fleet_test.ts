@@ -146,6 +146,10 @@ test("fleet: a client spread over three instances is held to about one rate limi
     }
     const seconds = (Date.now() - started) / 1000;
     const oneLimit = 20 + 20 * seconds;
+    console.log(
+      `fleet rate limit: ${counts.ok} served, ${counts.limited} × 429 in ${seconds.toFixed(1)} s ` +
+        `(one instance's limit: ${Math.round(oneLimit)}; three unshared: ${Math.round(3 * oneLimit)})`,
+    );
     // docs/deployment.md: each instance may serve a client it has not heard of its own burst,
     // and the fleet learns of each use within about 150 ms.
     assertTrue(
@@ -250,11 +254,17 @@ test("fleet: Redis going away and coming back disturbs no request: one warning, 
     for (let i = 0; i < 20; i++) {
       assertEquals(status(await fromAddress(server.port, "127.0.0.1", PAGE)), 200);
     }
-    assertTrue(Date.now() - started < 5000, "20 requests took over 5 s while Redis was away");
+    const downMs = Date.now() - started;
+    assertTrue(downMs < 5000, "20 requests took over 5 s while Redis was away");
     await server.waitForLog(/shared state unreachable/);
     await delay(500);
     await redis.restart();
+    const restarted = Date.now();
     await server.waitForLog(/shared state reachable again/, 5000);
+    console.log(
+      `Redis away: 20 requests served in ${downMs} ms; re-synced ${Date.now() - restarted} ms ` +
+        "after redis-server was back",
+    );
     for (let i = 0; i < 5; i++) {
       assertEquals(status(await fromAddress(server.port, "127.0.0.1", PAGE)), 200);
     }
