@@ -66,7 +66,7 @@ const DOCS = `${REPO}/docs/benchmarks.md`;
 const FILE_SERVERS = ["b1", "b2", "deno", "caddy", "nginx", "python"] as const;
 const SMALL = [...FILE_SERVERS, "floor"] as const;
 /** The rows where a fleet of one is set beside bastion alone. */
-const WITH_FLEET = [...SMALL, "b1s"] as const;
+const WITH_FLEET = [...SMALL, "b1r", "b1s"] as const;
 /** Thousands of connections: the servers built for them (Python and Deno.serve are not run). */
 const MANY = ["b1", "b2", "caddy", "nginx", "floor"] as const;
 
@@ -345,7 +345,9 @@ function _report(machine: string, versions: string[], results: Results, quick: b
     "peak over the three.",
     "- `--shared-state`: bastion with 1 worker in a fleet of one, on a redis-server of its " +
     "own on loopback, with a rate limit of 1 000 000/s so that every request is counted and " +
-    "synced; its ratio is to bastion alone, whose rate limit is off.",
+    'synced. `shared/alone` is its ratio to the same instance without the flag ("rate limit ' +
+    'counting": the same rate limit, no Redis); `counting/×1` is what counting every request ' +
+    "against a rate limit costs next to bastion with the rate limit off.",
     "- Caddy: `caddy file-server` with its defaults (no access log), Go using both cores.",
     "- Python's `http.server` answers HTTP/1.0 and closes every connection: its keep-alive rows " +
     "open a connection per request.",

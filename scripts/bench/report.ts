@@ -172,7 +172,12 @@ function _rpsRatios(all: Results, id: string, conns: number): string {
     _ratio("×2/Deno", rps("b2"), rps("deno"), targeted ? 1.5 : null),
     _ratio("×1/Caddy", rps("b1"), rps("caddy"), null),
     _ratio("×1/floor", rps("b1"), rps("floor"), null),
-    ...(targeted ? [_ratio("shared/×1", rps("b1s"), rps("b1"), 0.9)] : []),
+    ...(targeted
+      ? [
+        _ratio("shared/alone", rps("b1s"), rps("b1r"), 0.9),
+        _ratio("counting/×1", rps("b1r"), rps("b1"), null),
+      ]
+      : []),
   ].join(" · ");
 }
 

@@ -36,7 +36,7 @@ export interface RunningPeer {
 
 /** A server of the benchmark. */
 export interface PeerSpec {
-  key: "b1" | "b1s" | "b2" | "deno" | "caddy" | "nginx" | "python" | "floor";
+  key: "b1" | "b1r" | "b1s" | "b2" | "deno" | "caddy" | "nginx" | "python" | "floor";
   title: string;
   /** Whether the server keeps connections open (HTTP/1.1 keep-alive). */
   keepAlive: boolean;
@@ -60,6 +60,9 @@ export const BASTION_FLAGS = [
   "20000",
 ];
 
+/** A rate limit no client here reaches, so that every request is counted (and, in a fleet, synced). */
+const COUNTING_RATE_LIMIT = ["--rate-limit", "1000000/s:1000000"] as const;
+
 /** The servers, in table order. */
 export const PEERS: PeerSpec[] = [
   {
@@ -68,6 +71,14 @@ export const PEERS: PeerSpec[] = [
     title: "bastion 1 worker",
     keepAlive: true,
     start: (env) => _bastion(env, 1),
+  },
+  {
+    key: "b1r",
+    files: true,
+    memoryRows: false,
+    title: "bastion 1 worker, rate limit counting",
+    keepAlive: true,
+    start: (env) => _bastion(env, 1, [...COUNTING_RATE_LIMIT]),
   },
   {
     key: "b1s",
@@ -112,8 +123,7 @@ async function _bastionShared(env: BenchEnv): Promise<RunningPeer | string> {
   const running = await _bastion(env, 1, [
     "--shared-state",
     `redis://127.0.0.1:${redisPort}`,
-    "--rate-limit",
-    "1000000/s:1000000",
+    ...COUNTING_RATE_LIMIT,
   ]);
   if (typeof running === "string") {
     await env.procs.stop(redis);
@@ -128,7 +138,7 @@ async function _bastion(
   more: string[] = [],
 ): Promise<RunningPeer | string> {
   const port = _freePort();
-  const log = `${env.tmp}/bastion-${workers}w${more.length > 0 ? "-shared" : ""}.log`;
+  const log = `${env.tmp}/bastion-${workers}w${more.length > 0 ? `-${more[0].slice(2)}` : ""}.log`;
   const read = workers > 1 ? `${env.root},${env.repo}` : env.root;
   const args = [
     "run",
@@ -137,7 +147,7 @@ async function _bastion(
     "--allow-net",
     `--allow-read=${read}`,
     `--allow-write=${env.root}/uploads`,
-    ...(more.length > 0 ? [`--allow-env=${REDIS_CLIENT_VARIABLE}`] : []),
+    ...(more.includes("--shared-state") ? [`--allow-env=${REDIS_CLIENT_VARIABLE}`] : []),
     `${env.repo}/main.ts`,
     "--root",
     env.root,
