@@ -148,7 +148,9 @@ test("fleet: a client spread over three instances is held to about one rate limi
     const oneLimit = 20 + 20 * seconds;
     console.log(
       `fleet rate limit: ${counts.ok} served, ${counts.limited} × 429 in ${seconds.toFixed(1)} s ` +
-        `(one instance's limit: ${Math.round(oneLimit)}; three unshared: ${Math.round(3 * oneLimit)})`,
+        `(one instance's limit: ${Math.round(oneLimit)}; three unshared: ${
+          Math.round(3 * oneLimit)
+        })`,
     );
     // docs/deployment.md: each instance may serve a client it has not heard of its own burst,
     // and the fleet learns of each use within about 150 ms.
