@@ -76,6 +76,7 @@ function _announce(log: Logger, config: Config, banner: ReturnType<typeof banner
       `bastion listening on ${banner.url} | workers ${banner.workers} | root ${banner.root} | ` +
         `profile ${banner.profile} | uploads ${banner.uploads} | limits ${banner.limits} | ` +
         `rate limit ${banner["rate limit"]} | timeouts ${banner.timeouts} | ` +
+        (banner["shared state"] ? `shared state ${banner["shared state"]} | ` : "") +
         `permissions ${banner.permissions}`,
     );
   }

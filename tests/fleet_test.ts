@@ -273,5 +273,9 @@ test("fleet: Redis going away and coming back disturbs no request: one warning, 
     assertEquals(server.stdout().match(/shared state unreachable/g)?.length, 1, "one warning");
     assertEquals(server.stdout().match(/reachable again/g)?.length, 1, "one recovery line");
     assertMatch(server.stdout(), /shared state connected/);
+    assertMatch(
+      server.stdout(),
+      /\| shared state redis:\/\/127\.0\.0\.1:\d+\/0 \(t[0-9a-f]{8}:\) \|/,
+    );
   });
 });
