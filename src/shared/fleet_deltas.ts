@@ -30,6 +30,29 @@ export interface FleetBatch {
 }
 
 /**
+ * Adds `delta` to `key`'s counts in `counts`; a key not there yet is left
+ * out once `counts` holds {@linkcode MAX_BATCH_CLIENTS}.
+ *
+ * @example
+ * ```ts
+ * import { addCounts, type ClientDelta } from "./fleet_deltas.ts";
+ * const counts = new Map<string, ClientDelta>();
+ * addCounts(counts, "192.0.2.7", { tokens: 2, strikes: 0 });
+ * addCounts(counts, "192.0.2.7", { tokens: 1, strikes: 1 });
+ * counts.get("192.0.2.7"); // { tokens: 3, strikes: 1 }
+ * ```
+ */
+export function addCounts(counts: Map<string, ClientDelta>, key: string, delta: ClientDelta) {
+  const sum = counts.get(key);
+  if (sum !== undefined) {
+    sum.tokens += delta.tokens;
+    sum.strikes += delta.strikes;
+  } else if (counts.size < MAX_BATCH_CLIENTS) {
+    counts.set(key, { ...delta });
+  }
+}
+
+/**
  * Counts of one thread, sent in batches.
  *
  * @example
@@ -66,12 +89,7 @@ export class FleetDeltas {
   /** Everything counted since the last drain, per client key, and a fresh start. */
   drain(): FleetBatch {
     const clients = new Map<string, ClientDelta>();
-    for (const [ip, delta] of this.#clients) {
-      const key = clientKey(ip);
-      const sum = clients.get(key);
-      if (sum === undefined) clients.set(key, delta);
-      else (sum.tokens += delta.tokens, sum.strikes += delta.strikes);
-    }
+    for (const [ip, delta] of this.#clients) addCounts(clients, clientKey(ip), delta);
     const batch: FleetBatch = { clients: [...clients], bans: this.#bans };
     this.#clients = new Map();
     this.#bans = [];

@@ -10,6 +10,7 @@
 
 import { createHash } from "node:crypto";
 import type { SharedStateConfig } from "../config_shared_state.ts";
+import type { BanRule } from "../config_values.ts";
 import { SYNC_SCRIPT } from "./fleet_script.ts";
 
 /** One sync: what this instance did, per client. */
@@ -18,7 +19,7 @@ export interface SyncRequest {
   /** Milliseconds a client's rate-limit counts live after their last change. */
   rateTtlMs: number;
   /** The ban rule, or `null` when bans are off. */
-  ban: { count: number; windowMs: number; banMs: number } | null;
+  ban: BanRule | null;
   /** Upload bytes stored through this instance, and the change since the last sync. */
   quota: { used: number; change: number; first: boolean } | null;
   clients: { key: string; tokens: number; strikes: number }[];

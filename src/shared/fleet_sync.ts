@@ -15,12 +15,7 @@ import type { SharedStateConfig } from "../config_shared_state.ts";
 import { shownSharedState } from "../config_shared_state.ts";
 import type { Logger } from "../log.ts";
 import type { ClientTable } from "./client_table.ts";
-import {
-  type ClientDelta,
-  FLEET_CHANNEL,
-  type FleetBatch,
-  MAX_BATCH_CLIENTS,
-} from "./fleet_deltas.ts";
+import { addCounts, type ClientDelta, FLEET_CHANNEL, type FleetBatch } from "./fleet_deltas.ts";
 import {
   type FleetStore,
   NotConnected,
@@ -72,8 +67,8 @@ export class FleetSync {
   #options: FleetSyncOptions;
   #pending = new Map<string, ClientDelta>();
   #pendingBans: [string, number][] = [];
-  /** Per client: the other instances' total at the last sync, and when. */
-  #others = new Map<string, { total: number; at: number }>();
+  /** Per client: the tokens the other instances had taken in all, at the last sync. */
+  #others = new Map<string, number>();
   /** Upload bytes reported at the last sync; `null` before the first. */
   #reported: number | null = null;
   /** Whether the store answered the last sync; `null` before the first. */
@@ -98,15 +93,7 @@ export class FleetSync {
 
   /** Adds a thread's counts to the next sync. */
   add(batch: FleetBatch): void {
-    for (const [key, delta] of batch.clients) {
-      const pending = this.#pending.get(key);
-      if (pending !== undefined) {
-        pending.tokens += delta.tokens;
-        pending.strikes += delta.strikes;
-      } else if (this.#pending.size < MAX_BATCH_CLIENTS) {
-        this.#pending.set(key, { ...delta });
-      }
-    }
+    for (const [key, delta] of batch.clients) addCounts(this.#pending, key, delta);
     this.#pendingBans.push(...batch.bans);
   }
 
@@ -125,8 +112,7 @@ export class FleetSync {
   }
 
   async #sync(): Promise<void> {
-    const clients = [...this.#pending].map(([key, d]) => ({ key, ...d }));
-    const bans = this.#pendingBans.map(([key, until]) => ({ key, until }));
+    const taken: FleetBatch = { clients: [...this.#pending], bans: this.#pendingBans };
     this.#pending = new Map();
     this.#pendingBans = [];
     const { quota, rateLimit, ban } = this.#options;
@@ -136,12 +122,12 @@ export class FleetSync {
       rateTtlMs: rateLimit === null
         ? 10_000
         : Math.max(10_000, (2000 * rateLimit.burst) / rateLimit.rate),
-      ban: ban === null ? null : { count: ban.count, windowMs: ban.windowMs, banMs: ban.banMs },
+      ban,
       quota: quota === null
         ? null
         : { used, change: used - (this.#reported ?? used), first: this.#reported === null },
-      clients,
-      bans,
+      clients: taken.clients.map(([key, { tokens, strikes }]) => ({ key, tokens, strikes })),
+      bans: taken.bans.map(([key, until]) => ({ key, until })),
     };
     try {
       const reply = await _within(this.#options.store.sync(request), SYNC_TIMEOUT_MS);
@@ -149,14 +135,11 @@ export class FleetSync {
         this.#reported = used;
         if (reply.quotaTotal >= 0) quota.elsewhere = reply.quotaTotal - used;
       }
-      this.#charge(clients.map(({ key }) => key), reply.others);
+      this.#charge(taken.clients.map(([key]) => key), reply.others);
       await this.#reachable();
     } catch (error) {
       // Kept for the next sync: counts are only lost if the store never comes back.
-      this.add({
-        clients: clients.map(({ key, tokens, strikes }) => [key, { tokens, strikes }]),
-        bans: bans.map(({ key, until }) => [key, until]),
-      });
+      this.add(taken);
       const connecting = this.#up === null && error instanceof NotConnected &&
         Date.now() - this.#startedAt < FIRST_CONNECT_MS;
       if (!connecting) this.#down(error);
@@ -171,11 +154,11 @@ export class FleetSync {
       const total = totals[i];
       const last = this.#others.get(key);
       // A client first seen here starts from what the others took by now.
-      if (last !== undefined && total > last.total && rateLimit !== null) {
-        table.charge(key, total - last.total, rateLimit, now);
+      if (last !== undefined && total > last && rateLimit !== null) {
+        table.charge(key, total - last, rateLimit, now);
       }
       this.#others.delete(key);
-      this.#others.set(key, { total, at: now });
+      this.#others.set(key, total);
     });
     // Oldest first: the map keeps insertion order, and each sync moves its clients to the end.
     for (const key of this.#others.keys()) {
