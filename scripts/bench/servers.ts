@@ -8,7 +8,7 @@
 
 import { REDIS_CLIENT_VARIABLE, RUNTIME_FLAGS } from "../../src/permissions.ts";
 import { childPids } from "./memory.ts";
-import type { ProcessSet, Started } from "./procs.ts";
+import type { ProcessSet, SpawnOptions, Started } from "./procs.ts";
 
 /** What every server start needs. */
 export interface BenchEnv {
@@ -170,57 +170,39 @@ async function _bastion(
   return _single(env, started, port, log);
 }
 
-async function _denoServe(env: BenchEnv): Promise<RunningPeer | string> {
-  const port = _freePort();
-  const log = `${env.tmp}/deno-serve.log`;
-  const args = [
+function _denoServe(env: BenchEnv): Promise<RunningPeer | string> {
+  return _startOne(env, "Deno.serve", Deno.execPath(), `${env.tmp}/deno-serve.log`, (port) => [
     "run",
     "--allow-net=127.0.0.1",
     `--allow-read=${env.root}`,
     `${env.repo}/scripts/bench/deno_serve_peer.ts`,
     env.root,
     String(port),
-  ];
-  const started = env.procs.spawn("Deno.serve", Deno.execPath(), args, {
-    logFile: log,
-    manyFiles: true,
-  });
-  const failure = await _ready(started, port, log);
-  return failure ?? _single(env, started, port, log);
+  ]);
 }
 
-async function _floor(env: BenchEnv): Promise<RunningPeer | string> {
-  const port = _freePort();
-  const log = `${env.tmp}/listen-floor.log`;
-  const args = [
+function _floor(env: BenchEnv): Promise<RunningPeer | string> {
+  return _startOne(env, "Deno.listen floor", Deno.execPath(), `${env.tmp}/listen-floor.log`, (
+    port,
+  ) => [
     "run",
     "--allow-net=127.0.0.1",
     `${env.repo}/scripts/bench/listen_floor_peer.ts`,
     String(port),
-  ];
-  const started = env.procs.spawn("Deno.listen floor", Deno.execPath(), args, {
-    logFile: log,
-    manyFiles: true,
-  });
-  const failure = await _ready(started, port, log);
-  return failure ?? _single(env, started, port, log);
+  ]);
 }
 
 /** `caddy file-server`: its defaults (no access log, no admin endpoint), data kept in `tmp`. */
 async function _caddy(env: BenchEnv): Promise<RunningPeer | string> {
   if (env.caddy === null) return "caddy not found";
-  const port = _freePort();
   const home = `${env.tmp}/caddy`;
   await Deno.mkdir(home, { recursive: true });
-  const log = `${home}/caddy.log`;
-  const args = ["file-server", "--listen", `127.0.0.1:${port}`, "--root", env.root];
-  const started = env.procs.spawn("caddy", env.caddy, args, {
-    logFile: log,
-    manyFiles: true,
+  const args = (
+    port: number,
+  ) => ["file-server", "--listen", `127.0.0.1:${port}`, "--root", env.root];
+  return await _startOne(env, "caddy", env.caddy, `${home}/caddy.log`, args, {
     env: { HOME: home, XDG_DATA_HOME: home, XDG_CONFIG_HOME: home },
   });
-  const failure = await _ready(started, port, log);
-  return failure ?? _single(env, started, port, log);
 }
 
 async function _nginx(env: BenchEnv): Promise<RunningPeer | string> {
@@ -248,10 +230,38 @@ async function _nginx(env: BenchEnv): Promise<RunningPeer | string> {
 
 async function _python(env: BenchEnv): Promise<RunningPeer | string> {
   if (env.python === null) return "python3 not found";
+  const args = (port: number) => [
+    "-m",
+    "http.server",
+    "--bind",
+    "127.0.0.1",
+    String(port),
+    "--directory",
+    env.root,
+  ];
+  return await _startOne(env, "http.server", env.python, `${env.tmp}/python.log`, args, {
+    manyFiles: false,
+  });
+}
+
+/**
+ * Starts one process of `program` listening on a free port given to `args`,
+ * its output in `log`; the server once it answers, or why not.
+ */
+async function _startOne(
+  env: BenchEnv,
+  name: string,
+  program: string,
+  log: string,
+  args: (port: number) => string[],
+  options: Pick<SpawnOptions, "manyFiles" | "env"> = {},
+): Promise<RunningPeer | string> {
   const port = _freePort();
-  const log = `${env.tmp}/python.log`;
-  const args = ["-m", "http.server", "--bind", "127.0.0.1", String(port), "--directory", env.root];
-  const started = env.procs.spawn("http.server", env.python, args, { logFile: log });
+  const started = env.procs.spawn(name, program, args(port), {
+    logFile: log,
+    manyFiles: options.manyFiles ?? true,
+    env: options.env,
+  });
   const failure = await _ready(started, port, log);
   return failure ?? _single(env, started, port, log);
 }
